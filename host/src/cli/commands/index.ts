@@ -1,0 +1,5 @@
+// Every CLI command, in the order `stageboot --help` lists them.
+import type { CommandModule } from 'yargs';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [];

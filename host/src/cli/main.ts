@@ -1,0 +1,34 @@
+// The `stageboot` command line. Each command lives in its own module under commands/ and
+// exports a yargs CommandModule; this file only wires them together.
+import yargs from 'yargs';
+import { commands } from './commands/index.ts';
+import { CliError, reportError } from './errors.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName('stageboot')
+    .usage('$0 <command> [options]\n\nPower-safe firmware updates for ATmega328P nodes with an I2C EEPROM.')
+    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
+    .command(commands)
+    .demandCommand(1, 'Name a command; `stageboot --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ''}stageboot: ${msg}\nRun \`stageboot --help\` for usage.\n`);
+      exitCode = 2;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    exitCode = reportError(err, argv.includes('--json'));
+  }
+  return exitCode || (process.exitCode as number | undefined) || 0;
+}
+
+export { CliError };
