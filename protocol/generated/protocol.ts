@@ -1,0 +1,624 @@
+// Generated from protocol/spec.ts by protocol/gen/generate.ts. Do not edit: run `make gen`.
+
+/** Version of the frame protocol; INFO reports it. */
+export const PROTOCOL_VERSION = 1;
+/** Image header magic: the bytes "SBIM" in file order. */
+export const IMAGE_MAGIC = 0x4D494253;
+/** Image header format version. */
+export const IMAGE_FORMAT = 1;
+/** Superblock magic: the bytes "SBFS" in EEPROM order. */
+export const FS_MAGIC = 0x53464253;
+/** EEPROM layout version. */
+export const FS_LAYOUT = 1;
+/** Default distance between metadata records: one record per page on chips with pages up to 128 B, so a torn page write can only hit one copy. */
+export const FS_REC_PITCH = 0x80;
+/** Boot record copy A sits at 1 x pitch. */
+export const FS_BOOT_REC_A = 1;
+/** Boot record copy B sits at 2 x pitch. */
+export const FS_BOOT_REC_B = 2;
+/** Slot i record copies sit at (3 + 2i) and (4 + 2i) x pitch. */
+export const FS_SLOT_REC_BASE = 3;
+/** Most slots a layout may have. */
+export const FS_MAX_SLOTS = 8;
+/** Slot number meaning "none". */
+export const NO_SLOT = 0xFF;
+/** First byte of every frame. */
+export const FRAME_SOF = 0x7E;
+/** SOF, length, type, sequence. */
+export const FRAME_HEADER = 4;
+/** Header plus the CRC-16 trailer. */
+export const FRAME_OVERHEAD = 6;
+/** Largest payload a frame may carry. */
+export const FRAME_MAX_PAYLOAD = 0xFA;
+/** A reply carries the request type with this bit set. */
+export const REPLY_BIT = 0x80;
+/** Smallest chunk a node must accept. */
+export const CHUNK_MIN = 0x10;
+/** Chunks past the cumulative ack covered by the selective-ack bitmap. */
+export const ACK_WINDOW = 0x10;
+/** Flash word holding the bootloader version (major<<8 | minor), as Optiboot does. */
+export const BL_VERSION_ADDR = 0x7FFE;
+/** Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it. */
+export const TRIAL_WDT_SECONDS = 8;
+/** Verify failures after which the bootloader gives up on an install. */
+export const INSTALL_MAX_ATTEMPTS = 3;
+
+/** Bits of ImageHeader.flags. */
+export const ImageFlag = {
+  /** The image links the stageboot runtime and confirms a trial boot. */
+  CONFIRMS: 0x01,
+} as const;
+export type ImageFlag = (typeof ImageFlag)[keyof typeof ImageFlag];
+
+/** What a slot holds. Erased EEPROM (0xFF) reads as no valid record, i.e. EMPTY. */
+export const SlotState = {
+  /** Holds nothing. */
+  EMPTY: 0x01,
+  /** A transfer is under way; `progress` bytes of the payload are written in order. */
+  RECEIVING: 0x02,
+  /** Complete; the node checked the payload CRC-32 from the EEPROM. */
+  STAGED: 0x03,
+  /** Failed a check (CRC, target, size); never installed. */
+  BAD: 0x04,
+} as const;
+export type SlotState = (typeof SlotState)[keyof typeof SlotState];
+
+/** The bootloader's state machine (protocol/STATES.md). */
+export const BootState = {
+  /** Nothing to do; `current` holds the slot whose image is in flash (or NO_SLOT). */
+  IDLE: 0x01,
+  /** Install `slot` at the next reset (mode in `flags`). */
+  PENDING: 0x02,
+  /** The copy into flash has begun: never run the app; finish the copy. */
+  INSTALLING: 0x03,
+  /** A trial image runs unconfirmed; a reset before confirm reverts to `backup`. */
+  TRIAL: 0x04,
+} as const;
+export type BootState = (typeof BootState)[keyof typeof BootState];
+
+/** Bits of BootRecord.flags. */
+export const BootFlag = {
+  /** Install for trial: arm the watchdog and revert unless confirmed. */
+  TRIAL: 0x01,
+} as const;
+export type BootFlag = (typeof BootFlag)[keyof typeof BootFlag];
+
+/** Outcome of the last activation, kept in BootRecord.result. */
+export const BootResult = {
+  /** No activation yet. */
+  NONE: 0x00,
+  /** The image was installed (while INSTALLING: what success will mean). */
+  INSTALLED: 0x01,
+  /** A trial image was confirmed by the application. */
+  CONFIRMED: 0x02,
+  /** A trial was not confirmed; the backup image was reinstalled. */
+  REVERTED: 0x03,
+  /** The slot has no valid record or header. */
+  BAD_HEADER: 0x10,
+  /** The image was built for another chip. */
+  WRONG_TARGET: 0x11,
+  /** The image does not fit below the bootloader. */
+  TOO_BIG: 0x12,
+  /** The payload CRC-32 in the EEPROM does not match the header. */
+  BAD_CRC: 0x13,
+  /** Flash read back differs from the image after INSTALL_MAX_ATTEMPTS tries. */
+  VERIFY_FAILED: 0x14,
+  /** The slot is not in the STAGED state. */
+  NOT_STAGED: 0x15,
+} as const;
+export type BootResult = (typeof BootResult)[keyof typeof BootResult];
+
+/** How ACTIVATE installs a staged image. */
+export const ActivateMode = {
+  /** Mark pending and reboot into the bootloader now. */
+  NOW: 0x00,
+  /** Mark pending; install at the next reset, whenever it comes. */
+  NEXT_RESET: 0x01,
+  /** Save the running image as backup, install for trial and reboot now. */
+  TRIAL: 0x02,
+} as const;
+export type ActivateMode = (typeof ActivateMode)[keyof typeof ActivateMode];
+
+/** First byte of every reply. */
+export const Status = {
+  /** Done. */
+  OK: 0x00,
+  /** The request payload has the wrong length or fields. */
+  BAD_FRAME: 0x01,
+  /** The node does not know this request type. */
+  UNKNOWN_TYPE: 0x02,
+  /** No such slot. */
+  BAD_SLOT: 0x03,
+  /** The image was built for another chip. */
+  WRONG_TARGET: 0x04,
+  /** The image does not fit the slot or the flash below the bootloader. */
+  TOO_BIG: 0x05,
+  /** The image header is malformed or its CRC is wrong. */
+  BAD_HEADER: 0x06,
+  /** The node cannot take the request now; retry. */
+  BUSY: 0x07,
+  /** DATA or END without a transfer under way in that slot. */
+  NOT_RECEIVING: 0x08,
+  /** The payload CRC-32 computed from the EEPROM does not match the header. */
+  BAD_CRC: 0x09,
+  /** ACTIVATE of a slot that is not STAGED. */
+  NOT_STAGED: 0x0A,
+  /** A trial needs a free slot to save the running image in; there is none. */
+  NO_BACKUP_ROOM: 0x0B,
+  /** The slot is pending, installing, or the backup of a running trial. */
+  SLOT_IN_USE: 0x0C,
+  /** The EEPROM did not answer on I2C. */
+  EEPROM_ERROR: 0x0D,
+  /** CONFIRM while no trial is running. */
+  NOT_TRIAL: 0x0E,
+  /** READ outside the EEPROM, or a chunk outside the image. */
+  BAD_RANGE: 0x0F,
+  /** The EEPROM holds no valid superblock. */
+  NOT_FORMATTED: 0x10,
+} as const;
+export type Status = (typeof Status)[keyof typeof Status];
+
+/** Bits of SlotReply.role, derived from the boot record. */
+export const SlotRole = {
+  /** Its image is the one in flash. */
+  CURRENT: 0x01,
+  /** It will be installed at the next reset. */
+  PENDING: 0x02,
+  /** It holds the image a running trial reverts to. */
+  BACKUP: 0x04,
+} as const;
+export type SlotRole = (typeof SlotRole)[keyof typeof SlotRole];
+
+/** Message types; a reply is the request type | REPLY_BIT. */
+export const Msg = {
+  /** Who are you? Starts every session. */
+  INFO: 0x01,
+  /** Read one slot record. */
+  SLOT: 0x02,
+  /** Start or resume a transfer. */
+  BEGIN: 0x03,
+  /** One chunk; answered by ACK frames. */
+  DATA: 0x04,
+  /** All chunks sent: check the CRC from the EEPROM and mark STAGED. */
+  END: 0x05,
+  /** Install a staged slot now, at the next reset, or for trial. */
+  ACTIVATE: 0x06,
+  /** Confirm the running trial image. */
+  CONFIRM: 0x07,
+  /** Mark a slot EMPTY. */
+  ERASE: 0x08,
+  /** Read raw EEPROM bytes. */
+  READ: 0x09,
+  /** Reset through the watchdog after replying. */
+  REBOOT: 0x0A,
+  /** Read the boot record. */
+  BOOT: 0x0B,
+  /** Write a fresh superblock and empty records. */
+  FORMAT: 0x0C,
+} as const;
+export type Msg = (typeof Msg)[keyof typeof Msg];
+
+/** Request and reply payload struct of each message (null: empty payload). */
+export const messagePayloads = {
+  INFO: { request: null, reply: "InfoReply" },
+  SLOT: { request: "SlotQuery", reply: "SlotReply" },
+  BEGIN: { request: "BeginRequest", reply: "BeginReply" },
+  DATA: { request: "DataRequest", reply: "AckReply" },
+  END: { request: "SlotQuery", reply: "EndReply" },
+  ACTIVATE: { request: "ActivateRequest", reply: "StatusReply" },
+  CONFIRM: { request: null, reply: "StatusReply" },
+  ERASE: { request: "SlotQuery", reply: "StatusReply" },
+  READ: { request: "ReadRequest", reply: "ReadReply" },
+  REBOOT: { request: null, reply: "StatusReply" },
+  BOOT: { request: null, reply: "BootReply" },
+  FORMAT: { request: "FormatRequest", reply: "StatusReply" },
+} as const;
+
+export type FieldKind = "u8" | "u16" | "u32" | "u8[]" | "bytes" | "struct";
+export interface FieldLayout { name: string; kind: FieldKind; offset: number; size: number; struct?: StructName }
+export interface StructLayout { size: number; variable: boolean; fields: readonly FieldLayout[] }
+
+export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "SlotReply" | "BeginRequest" | "BeginReply" | "DataRequest" | "AckReply" | "EndReply" | "ActivateRequest" | "ReadRequest" | "ReadReply" | "FormatRequest" | "BootReply";
+
+/** Starts every image: in a file, in a BEGIN request and in a slot record. */
+export interface ImageHeader {
+  /** IMAGE_MAGIC. */
+  magic: number;
+  /** IMAGE_FORMAT. */
+  format: number;
+  /** Size of this header in bytes; lets later formats grow it. */
+  headerSize: number;
+  /** ImageFlag bits. */
+  flags: number;
+  /** Target device signature, e.g. 1E 95 0F for the ATmega328P. */
+  signature: Uint8Array;
+  /** Zero. */
+  reserved: number;
+  /** Flash address of the first payload byte (0 for an application). */
+  loadAddr: number;
+  /** Payload length in bytes. */
+  length: number;
+  /** CRC-32 (IEEE) of the payload. */
+  payloadCrc: number;
+  /** Application version chosen by the user (e.g. major<<16 | minor<<8 | patch). */
+  appVersion: number;
+  /** Identifies the build; the host derives it from the payload unless given. */
+  buildId: number;
+  /** CRC-32 of all bytes before this field. */
+  headerCrc: number;
+}
+
+/** EEPROM address 0: describes the chip and the slots. Written once, when formatting. */
+export interface Superblock {
+  /** FS_MAGIC. */
+  magic: number;
+  /** FS_LAYOUT. */
+  layout: number;
+  /** Number of slots. */
+  slotCount: number;
+  /** EEPROM page size in bytes. */
+  pageSize: number;
+  /** Distance between metadata records (>= page size, power of two). */
+  recPitch: number;
+  /** Zero. */
+  reserved: number;
+  /** EEPROM size in bytes. */
+  chipSize: number;
+  /** Address of slot 0's data area (page aligned). */
+  dataStart: number;
+  /** Bytes per slot data area (multiple of the page size). */
+  slotSize: number;
+  /** CRC-32 of all bytes before this field. */
+  crc: number;
+}
+
+/** Tells the bootloader what to do at reset. Two copies (FS_BOOT_REC_A/B); the valid one with the newer seq wins; a write goes to the other copy. */
+export interface BootRecord {
+  /** Sequence number; newer means (int16)(a - b) > 0. */
+  seq: number;
+  /** BootState. */
+  state: number;
+  /** BootFlag bits. */
+  flags: number;
+  /** Slot to install (PENDING, INSTALLING) or installed (TRIAL). */
+  slot: number;
+  /** Slot whose image is in flash, or NO_SLOT (e.g. after a serial upload). */
+  current: number;
+  /** Slot holding the image to revert to, or NO_SLOT. */
+  backup: number;
+  /** BootResult of the last activation. */
+  result: number;
+  /** Verify failures of the install under way. */
+  attempts: number;
+  /** Zero. */
+  reserved: Uint8Array;
+  /** CRC-32 of all bytes before this field. */
+  crc: number;
+}
+
+/** Describes one slot. Two copies per slot; same rule as the boot record. */
+export interface SlotRecord {
+  /** Sequence number. */
+  seq: number;
+  /** SlotState. */
+  state: number;
+  /** Zero. */
+  reserved: number;
+  /** EEPROM address of the slot's data area (copied from the superblock so the bootloader need not compute it). */
+  dataAddr: number;
+  /** Size of the data area. */
+  capacity: number;
+  /** Payload bytes written in order (RECEIVING); equals header.length when STAGED. */
+  progress: number;
+  /** The image this slot holds or receives. */
+  header: ImageHeader;
+  /** CRC-32 of all bytes before this field. */
+  crc: number;
+}
+
+/** Reply carrying only a status. */
+export interface StatusReply {
+  /** Status. */
+  status: number;
+}
+
+/** Who the node is. The first exchange of every session. */
+export interface InfoReply {
+  /** Status. */
+  status: number;
+  /** PROTOCOL_VERSION. */
+  protocol: number;
+  /** Device signature. */
+  signature: Uint8Array;
+  /** BootState from the boot record (0 when none). */
+  bootState: number;
+  /** Bootloader version word (0xFFFF: none found). */
+  blVersion: number;
+  /** Flash size in bytes. */
+  flashSize: number;
+  /** Largest application: the bootloader's start address. */
+  appMax: number;
+  /** EEPROM size (0: not formatted). */
+  chipSize: number;
+  /** EEPROM page size. */
+  pageSize: number;
+  /** Slots in the layout. */
+  slotCount: number;
+  /** Slot of the running image, or NO_SLOT. */
+  current: number;
+  /** Largest chunk the node accepts. */
+  maxChunk: number;
+  /** DATA frames the host may have unacknowledged. */
+  window: number;
+  /** BootResult of the last activation. */
+  result: number;
+  /** Running application's version (from its header when installed from a slot; else as compiled in). */
+  appVersion: number;
+  /** CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
+  appCrc: number;
+}
+
+/** SLOT request. */
+export interface SlotQuery {
+  /** Slot number. */
+  slot: number;
+}
+
+/** One slot's record, as the node reads it. */
+export interface SlotReply {
+  /** Status. */
+  status: number;
+  /** Slot number. */
+  slot: number;
+  /** SlotState. */
+  state: number;
+  /** SlotRole bits: current, pending, backup. */
+  role: number;
+  /** Data area size. */
+  capacity: number;
+  /** Payload bytes written in order. */
+  progress: number;
+  /** The slot's image header. */
+  header: ImageHeader;
+}
+
+/** Start or resume a transfer into a slot. */
+export interface BeginRequest {
+  /** Slot number. */
+  slot: number;
+  /** Zero. */
+  reserved: number;
+  /** Payload bytes per DATA chunk (<= maxChunk; chunk n is at offset n x chunkSize). */
+  chunkSize: number;
+  /** The image to receive. */
+  header: ImageHeader;
+}
+
+/** Where the transfer resumes. */
+export interface BeginReply {
+  /** Status. */
+  status: number;
+  /** Zero. */
+  reserved: number;
+  /** First chunk the node still needs (0 unless the slot already holds part of this same image). */
+  resumeChunk: number;
+}
+
+/** One chunk. Not answered one by one: the node sends ACK frames. */
+export interface DataRequest {
+  /** Chunk index. */
+  chunk: number;
+  /** chunkSize bytes (fewer for the last chunk). */
+  data: Uint8Array;
+}
+
+/** Cumulative and selective acknowledgement (type DATA | REPLY_BIT). */
+export interface AckReply {
+  /** OK, or why the node stopped accepting chunks. */
+  status: number;
+  /** Zero. */
+  reserved: number;
+  /** Every chunk below this index is written. */
+  cumulative: number;
+  /** Bit i set: chunk cumulative + 1 + i is written too. */
+  selective: number;
+}
+
+/** Result of END: the node's own CRC-32 of the slot payload. */
+export interface EndReply {
+  /** OK or BAD_CRC. */
+  status: number;
+  /** Zero. */
+  reserved: Uint8Array;
+  /** CRC-32 the node computed from the EEPROM. */
+  crc: number;
+}
+
+/** Install a staged slot. */
+export interface ActivateRequest {
+  /** Slot number. */
+  slot: number;
+  /** ActivateMode. */
+  mode: number;
+}
+
+/** Read raw EEPROM bytes. */
+export interface ReadRequest {
+  /** EEPROM address. */
+  addr: number;
+  /** Bytes to read (<= maxChunk). */
+  length: number;
+}
+
+/** Raw EEPROM bytes. */
+export interface ReadReply {
+  /** Status. */
+  status: number;
+  /** The bytes read. */
+  data: Uint8Array;
+}
+
+/** Lay out the EEPROM afresh: every slot and the boot record are lost. */
+export interface FormatRequest {
+  /** Slots to create (1..FS_MAX_SLOTS). */
+  slotCount: number;
+}
+
+/** The boot record as the node reads it. */
+export interface BootReply {
+  /** Status. */
+  status: number;
+  /** The newest valid boot record (all 0 when none). */
+  record: BootRecord;
+}
+
+export interface StructTypes {
+  ImageHeader: ImageHeader;
+  Superblock: Superblock;
+  BootRecord: BootRecord;
+  SlotRecord: SlotRecord;
+  StatusReply: StatusReply;
+  InfoReply: InfoReply;
+  SlotQuery: SlotQuery;
+  SlotReply: SlotReply;
+  BeginRequest: BeginRequest;
+  BeginReply: BeginReply;
+  DataRequest: DataRequest;
+  AckReply: AckReply;
+  EndReply: EndReply;
+  ActivateRequest: ActivateRequest;
+  ReadRequest: ReadRequest;
+  ReadReply: ReadReply;
+  FormatRequest: FormatRequest;
+  BootReply: BootReply;
+}
+
+/** Byte layout of every struct: offsets and sizes. */
+export const layouts: Record<StructName, StructLayout> = {
+  ImageHeader: { size: 36, variable: false, fields: [
+    { name: 'magic', kind: 'u32', offset: 0, size: 4 },
+    { name: 'format', kind: 'u8', offset: 4, size: 1 },
+    { name: 'headerSize', kind: 'u8', offset: 5, size: 1 },
+    { name: 'flags', kind: 'u16', offset: 6, size: 2 },
+    { name: 'signature', kind: 'u8[]', offset: 8, size: 3 },
+    { name: 'reserved', kind: 'u8', offset: 11, size: 1 },
+    { name: 'loadAddr', kind: 'u32', offset: 12, size: 4 },
+    { name: 'length', kind: 'u32', offset: 16, size: 4 },
+    { name: 'payloadCrc', kind: 'u32', offset: 20, size: 4 },
+    { name: 'appVersion', kind: 'u32', offset: 24, size: 4 },
+    { name: 'buildId', kind: 'u32', offset: 28, size: 4 },
+    { name: 'headerCrc', kind: 'u32', offset: 32, size: 4 },
+  ] },
+  Superblock: { size: 28, variable: false, fields: [
+    { name: 'magic', kind: 'u32', offset: 0, size: 4 },
+    { name: 'layout', kind: 'u8', offset: 4, size: 1 },
+    { name: 'slotCount', kind: 'u8', offset: 5, size: 1 },
+    { name: 'pageSize', kind: 'u16', offset: 6, size: 2 },
+    { name: 'recPitch', kind: 'u16', offset: 8, size: 2 },
+    { name: 'reserved', kind: 'u16', offset: 10, size: 2 },
+    { name: 'chipSize', kind: 'u32', offset: 12, size: 4 },
+    { name: 'dataStart', kind: 'u32', offset: 16, size: 4 },
+    { name: 'slotSize', kind: 'u32', offset: 20, size: 4 },
+    { name: 'crc', kind: 'u32', offset: 24, size: 4 },
+  ] },
+  BootRecord: { size: 16, variable: false, fields: [
+    { name: 'seq', kind: 'u16', offset: 0, size: 2 },
+    { name: 'state', kind: 'u8', offset: 2, size: 1 },
+    { name: 'flags', kind: 'u8', offset: 3, size: 1 },
+    { name: 'slot', kind: 'u8', offset: 4, size: 1 },
+    { name: 'current', kind: 'u8', offset: 5, size: 1 },
+    { name: 'backup', kind: 'u8', offset: 6, size: 1 },
+    { name: 'result', kind: 'u8', offset: 7, size: 1 },
+    { name: 'attempts', kind: 'u8', offset: 8, size: 1 },
+    { name: 'reserved', kind: 'u8[]', offset: 9, size: 3 },
+    { name: 'crc', kind: 'u32', offset: 12, size: 4 },
+  ] },
+  SlotRecord: { size: 56, variable: false, fields: [
+    { name: 'seq', kind: 'u16', offset: 0, size: 2 },
+    { name: 'state', kind: 'u8', offset: 2, size: 1 },
+    { name: 'reserved', kind: 'u8', offset: 3, size: 1 },
+    { name: 'dataAddr', kind: 'u32', offset: 4, size: 4 },
+    { name: 'capacity', kind: 'u32', offset: 8, size: 4 },
+    { name: 'progress', kind: 'u32', offset: 12, size: 4 },
+    { name: 'header', kind: 'struct', offset: 16, size: 36, struct: 'ImageHeader' },
+    { name: 'crc', kind: 'u32', offset: 52, size: 4 },
+  ] },
+  StatusReply: { size: 1, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+  ] },
+  InfoReply: { size: 36, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'protocol', kind: 'u8', offset: 1, size: 1 },
+    { name: 'signature', kind: 'u8[]', offset: 2, size: 3 },
+    { name: 'bootState', kind: 'u8', offset: 5, size: 1 },
+    { name: 'blVersion', kind: 'u16', offset: 6, size: 2 },
+    { name: 'flashSize', kind: 'u32', offset: 8, size: 4 },
+    { name: 'appMax', kind: 'u32', offset: 12, size: 4 },
+    { name: 'chipSize', kind: 'u32', offset: 16, size: 4 },
+    { name: 'pageSize', kind: 'u16', offset: 20, size: 2 },
+    { name: 'slotCount', kind: 'u8', offset: 22, size: 1 },
+    { name: 'current', kind: 'u8', offset: 23, size: 1 },
+    { name: 'maxChunk', kind: 'u16', offset: 24, size: 2 },
+    { name: 'window', kind: 'u8', offset: 26, size: 1 },
+    { name: 'result', kind: 'u8', offset: 27, size: 1 },
+    { name: 'appVersion', kind: 'u32', offset: 28, size: 4 },
+    { name: 'appCrc', kind: 'u32', offset: 32, size: 4 },
+  ] },
+  SlotQuery: { size: 1, variable: false, fields: [
+    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
+  ] },
+  SlotReply: { size: 48, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'slot', kind: 'u8', offset: 1, size: 1 },
+    { name: 'state', kind: 'u8', offset: 2, size: 1 },
+    { name: 'role', kind: 'u8', offset: 3, size: 1 },
+    { name: 'capacity', kind: 'u32', offset: 4, size: 4 },
+    { name: 'progress', kind: 'u32', offset: 8, size: 4 },
+    { name: 'header', kind: 'struct', offset: 12, size: 36, struct: 'ImageHeader' },
+  ] },
+  BeginRequest: { size: 40, variable: false, fields: [
+    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
+    { name: 'chunkSize', kind: 'u16', offset: 2, size: 2 },
+    { name: 'header', kind: 'struct', offset: 4, size: 36, struct: 'ImageHeader' },
+  ] },
+  BeginReply: { size: 4, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
+    { name: 'resumeChunk', kind: 'u16', offset: 2, size: 2 },
+  ] },
+  DataRequest: { size: 2, variable: true, fields: [
+    { name: 'chunk', kind: 'u16', offset: 0, size: 2 },
+    { name: 'data', kind: 'bytes', offset: 2, size: -1 },
+  ] },
+  AckReply: { size: 6, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
+    { name: 'cumulative', kind: 'u16', offset: 2, size: 2 },
+    { name: 'selective', kind: 'u16', offset: 4, size: 2 },
+  ] },
+  EndReply: { size: 8, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8[]', offset: 1, size: 3 },
+    { name: 'crc', kind: 'u32', offset: 4, size: 4 },
+  ] },
+  ActivateRequest: { size: 2, variable: false, fields: [
+    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
+    { name: 'mode', kind: 'u8', offset: 1, size: 1 },
+  ] },
+  ReadRequest: { size: 5, variable: false, fields: [
+    { name: 'addr', kind: 'u32', offset: 0, size: 4 },
+    { name: 'length', kind: 'u8', offset: 4, size: 1 },
+  ] },
+  ReadReply: { size: 1, variable: true, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'data', kind: 'bytes', offset: 1, size: -1 },
+  ] },
+  FormatRequest: { size: 1, variable: false, fields: [
+    { name: 'slotCount', kind: 'u8', offset: 0, size: 1 },
+  ] },
+  BootReply: { size: 17, variable: false, fields: [
+    { name: 'status', kind: 'u8', offset: 0, size: 1 },
+    { name: 'record', kind: 'struct', offset: 1, size: 16, struct: 'BootRecord' },
+  ] },
+};

@@ -1,0 +1,418 @@
+/* Generated from protocol/spec.ts by protocol/gen/generate.ts. Do not edit: run `make gen`. */
+#ifndef STAGEBOOT_PROTOCOL_H
+#define STAGEBOOT_PROTOCOL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define SB_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define SB_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* ---- constants ---- */
+/* Version of the frame protocol; INFO reports it. */
+#define SB_PROTOCOL_VERSION 1
+/* Image header magic: the bytes "SBIM" in file order. */
+#define SB_IMAGE_MAGIC 0x4D494253UL
+/* Image header format version. */
+#define SB_IMAGE_FORMAT 1
+/* Superblock magic: the bytes "SBFS" in EEPROM order. */
+#define SB_FS_MAGIC 0x53464253UL
+/* EEPROM layout version. */
+#define SB_FS_LAYOUT 1
+/* Default distance between metadata records: one record per page on chips with pages up to 128 B, so a torn page write can only hit one copy. */
+#define SB_FS_REC_PITCH 0x80UL
+/* Boot record copy A sits at 1 x pitch. */
+#define SB_FS_BOOT_REC_A 1
+/* Boot record copy B sits at 2 x pitch. */
+#define SB_FS_BOOT_REC_B 2
+/* Slot i record copies sit at (3 + 2i) and (4 + 2i) x pitch. */
+#define SB_FS_SLOT_REC_BASE 3
+/* Most slots a layout may have. */
+#define SB_FS_MAX_SLOTS 8
+/* Slot number meaning "none". */
+#define SB_NO_SLOT 0xFFUL
+/* First byte of every frame. */
+#define SB_FRAME_SOF 0x7EUL
+/* SOF, length, type, sequence. */
+#define SB_FRAME_HEADER 4
+/* Header plus the CRC-16 trailer. */
+#define SB_FRAME_OVERHEAD 6
+/* Largest payload a frame may carry. */
+#define SB_FRAME_MAX_PAYLOAD 0xFAUL
+/* A reply carries the request type with this bit set. */
+#define SB_REPLY_BIT 0x80UL
+/* Smallest chunk a node must accept. */
+#define SB_CHUNK_MIN 0x10UL
+/* Chunks past the cumulative ack covered by the selective-ack bitmap. */
+#define SB_ACK_WINDOW 0x10UL
+/* Flash word holding the bootloader version (major<<8 | minor), as Optiboot does. */
+#define SB_BL_VERSION_ADDR 0x7FFEUL
+/* Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it. */
+#define SB_TRIAL_WDT_SECONDS 8
+/* Verify failures after which the bootloader gives up on an install. */
+#define SB_INSTALL_MAX_ATTEMPTS 3
+
+/* ---- ImageFlag: Bits of ImageHeader.flags. ---- */
+#define SB_IMGF_CONFIRMS 0x01 /* The image links the stageboot runtime and confirms a trial boot. */
+
+/* ---- SlotState: What a slot holds. Erased EEPROM (0xFF) reads as no valid record, i.e. EMPTY. ---- */
+#define SB_SLOT_EMPTY 0x01 /* Holds nothing. */
+#define SB_SLOT_RECEIVING 0x02 /* A transfer is under way; `progress` bytes of the payload are written in order. */
+#define SB_SLOT_STAGED 0x03 /* Complete; the node checked the payload CRC-32 from the EEPROM. */
+#define SB_SLOT_BAD 0x04 /* Failed a check (CRC, target, size); never installed. */
+
+/* ---- BootState: The bootloader's state machine (protocol/STATES.md). ---- */
+#define SB_BOOT_IDLE 0x01 /* Nothing to do; `current` holds the slot whose image is in flash (or NO_SLOT). */
+#define SB_BOOT_PENDING 0x02 /* Install `slot` at the next reset (mode in `flags`). */
+#define SB_BOOT_INSTALLING 0x03 /* The copy into flash has begun: never run the app; finish the copy. */
+#define SB_BOOT_TRIAL 0x04 /* A trial image runs unconfirmed; a reset before confirm reverts to `backup`. */
+
+/* ---- BootFlag: Bits of BootRecord.flags. ---- */
+#define SB_BOOTF_TRIAL 0x01 /* Install for trial: arm the watchdog and revert unless confirmed. */
+
+/* ---- BootResult: Outcome of the last activation, kept in BootRecord.result. ---- */
+#define SB_RESULT_NONE 0x00 /* No activation yet. */
+#define SB_RESULT_INSTALLED 0x01 /* The image was installed (while INSTALLING: what success will mean). */
+#define SB_RESULT_CONFIRMED 0x02 /* A trial image was confirmed by the application. */
+#define SB_RESULT_REVERTED 0x03 /* A trial was not confirmed; the backup image was reinstalled. */
+#define SB_RESULT_BAD_HEADER 0x10 /* The slot has no valid record or header. */
+#define SB_RESULT_WRONG_TARGET 0x11 /* The image was built for another chip. */
+#define SB_RESULT_TOO_BIG 0x12 /* The image does not fit below the bootloader. */
+#define SB_RESULT_BAD_CRC 0x13 /* The payload CRC-32 in the EEPROM does not match the header. */
+#define SB_RESULT_VERIFY_FAILED 0x14 /* Flash read back differs from the image after INSTALL_MAX_ATTEMPTS tries. */
+#define SB_RESULT_NOT_STAGED 0x15 /* The slot is not in the STAGED state. */
+
+/* ---- ActivateMode: How ACTIVATE installs a staged image. ---- */
+#define SB_ACT_NOW 0x00 /* Mark pending and reboot into the bootloader now. */
+#define SB_ACT_NEXT_RESET 0x01 /* Mark pending; install at the next reset, whenever it comes. */
+#define SB_ACT_TRIAL 0x02 /* Save the running image as backup, install for trial and reboot now. */
+
+/* ---- Status: First byte of every reply. ---- */
+#define SB_ST_OK 0x00 /* Done. */
+#define SB_ST_BAD_FRAME 0x01 /* The request payload has the wrong length or fields. */
+#define SB_ST_UNKNOWN_TYPE 0x02 /* The node does not know this request type. */
+#define SB_ST_BAD_SLOT 0x03 /* No such slot. */
+#define SB_ST_WRONG_TARGET 0x04 /* The image was built for another chip. */
+#define SB_ST_TOO_BIG 0x05 /* The image does not fit the slot or the flash below the bootloader. */
+#define SB_ST_BAD_HEADER 0x06 /* The image header is malformed or its CRC is wrong. */
+#define SB_ST_BUSY 0x07 /* The node cannot take the request now; retry. */
+#define SB_ST_NOT_RECEIVING 0x08 /* DATA or END without a transfer under way in that slot. */
+#define SB_ST_BAD_CRC 0x09 /* The payload CRC-32 computed from the EEPROM does not match the header. */
+#define SB_ST_NOT_STAGED 0x0A /* ACTIVATE of a slot that is not STAGED. */
+#define SB_ST_NO_BACKUP_ROOM 0x0B /* A trial needs a free slot to save the running image in; there is none. */
+#define SB_ST_SLOT_IN_USE 0x0C /* The slot is pending, installing, or the backup of a running trial. */
+#define SB_ST_EEPROM_ERROR 0x0D /* The EEPROM did not answer on I2C. */
+#define SB_ST_NOT_TRIAL 0x0E /* CONFIRM while no trial is running. */
+#define SB_ST_BAD_RANGE 0x0F /* READ outside the EEPROM, or a chunk outside the image. */
+#define SB_ST_NOT_FORMATTED 0x10 /* The EEPROM holds no valid superblock. */
+
+/* ---- SlotRole: Bits of SlotReply.role, derived from the boot record. ---- */
+#define SB_ROLE_CURRENT 0x01 /* Its image is the one in flash. */
+#define SB_ROLE_PENDING 0x02 /* It will be installed at the next reset. */
+#define SB_ROLE_BACKUP 0x04 /* It holds the image a running trial reverts to. */
+
+/* ---- message types: a reply is the request type | SB_REPLY_BIT ---- */
+#define SB_MSG_INFO 0x01 /* Who are you? Starts every session. */
+#define SB_MSG_SLOT 0x02 /* Read one slot record. */
+#define SB_MSG_BEGIN 0x03 /* Start or resume a transfer. */
+#define SB_MSG_DATA 0x04 /* One chunk; answered by ACK frames. */
+#define SB_MSG_END 0x05 /* All chunks sent: check the CRC from the EEPROM and mark STAGED. */
+#define SB_MSG_ACTIVATE 0x06 /* Install a staged slot now, at the next reset, or for trial. */
+#define SB_MSG_CONFIRM 0x07 /* Confirm the running trial image. */
+#define SB_MSG_ERASE 0x08 /* Mark a slot EMPTY. */
+#define SB_MSG_READ 0x09 /* Read raw EEPROM bytes. */
+#define SB_MSG_REBOOT 0x0A /* Reset through the watchdog after replying. */
+#define SB_MSG_BOOT 0x0B /* Read the boot record. */
+#define SB_MSG_FORMAT 0x0C /* Write a fresh superblock and empty records. */
+
+/* ImageHeader: Starts every image: in a file, in a BEGIN request and in a slot record. */
+typedef struct __attribute__((packed)) {
+  uint32_t magic; /* IMAGE_MAGIC. */
+  uint8_t format; /* IMAGE_FORMAT. */
+  uint8_t headerSize; /* Size of this header in bytes; lets later formats grow it. */
+  uint16_t flags; /* ImageFlag bits. */
+  uint8_t signature[3]; /* Target device signature, e.g. 1E 95 0F for the ATmega328P. */
+  uint8_t reserved; /* Zero. */
+  uint32_t loadAddr; /* Flash address of the first payload byte (0 for an application). */
+  uint32_t length; /* Payload length in bytes. */
+  uint32_t payloadCrc; /* CRC-32 (IEEE) of the payload. */
+  uint32_t appVersion; /* Application version chosen by the user (e.g. major<<16 | minor<<8 | patch). */
+  uint32_t buildId; /* Identifies the build; the host derives it from the payload unless given. */
+  uint32_t headerCrc; /* CRC-32 of all bytes before this field. */
+} sb_image_header;
+#define SB_IMAGE_HEADER_SIZE 36
+#define SB_IMAGE_HEADER_OFF_MAGIC 0
+#define SB_IMAGE_HEADER_OFF_FORMAT 4
+#define SB_IMAGE_HEADER_OFF_HEADER_SIZE 5
+#define SB_IMAGE_HEADER_OFF_FLAGS 6
+#define SB_IMAGE_HEADER_OFF_SIGNATURE 8
+#define SB_IMAGE_HEADER_OFF_RESERVED 11
+#define SB_IMAGE_HEADER_OFF_LOAD_ADDR 12
+#define SB_IMAGE_HEADER_OFF_LENGTH 16
+#define SB_IMAGE_HEADER_OFF_PAYLOAD_CRC 20
+#define SB_IMAGE_HEADER_OFF_APP_VERSION 24
+#define SB_IMAGE_HEADER_OFF_BUILD_ID 28
+#define SB_IMAGE_HEADER_OFF_HEADER_CRC 32
+SB_STATIC_ASSERT(sizeof(sb_image_header) == 36, "sb_image_header layout");
+
+/* Superblock: EEPROM address 0: describes the chip and the slots. Written once, when formatting. */
+typedef struct __attribute__((packed)) {
+  uint32_t magic; /* FS_MAGIC. */
+  uint8_t layout; /* FS_LAYOUT. */
+  uint8_t slotCount; /* Number of slots. */
+  uint16_t pageSize; /* EEPROM page size in bytes. */
+  uint16_t recPitch; /* Distance between metadata records (>= page size, power of two). */
+  uint16_t reserved; /* Zero. */
+  uint32_t chipSize; /* EEPROM size in bytes. */
+  uint32_t dataStart; /* Address of slot 0's data area (page aligned). */
+  uint32_t slotSize; /* Bytes per slot data area (multiple of the page size). */
+  uint32_t crc; /* CRC-32 of all bytes before this field. */
+} sb_superblock;
+#define SB_SUPERBLOCK_SIZE 28
+#define SB_SUPERBLOCK_OFF_MAGIC 0
+#define SB_SUPERBLOCK_OFF_LAYOUT 4
+#define SB_SUPERBLOCK_OFF_SLOT_COUNT 5
+#define SB_SUPERBLOCK_OFF_PAGE_SIZE 6
+#define SB_SUPERBLOCK_OFF_REC_PITCH 8
+#define SB_SUPERBLOCK_OFF_RESERVED 10
+#define SB_SUPERBLOCK_OFF_CHIP_SIZE 12
+#define SB_SUPERBLOCK_OFF_DATA_START 16
+#define SB_SUPERBLOCK_OFF_SLOT_SIZE 20
+#define SB_SUPERBLOCK_OFF_CRC 24
+SB_STATIC_ASSERT(sizeof(sb_superblock) == 28, "sb_superblock layout");
+
+/* BootRecord: Tells the bootloader what to do at reset. Two copies (FS_BOOT_REC_A/B); the valid one with the newer seq wins; a write goes to the other copy. */
+typedef struct __attribute__((packed)) {
+  uint16_t seq; /* Sequence number; newer means (int16)(a - b) > 0. */
+  uint8_t state; /* BootState. */
+  uint8_t flags; /* BootFlag bits. */
+  uint8_t slot; /* Slot to install (PENDING, INSTALLING) or installed (TRIAL). */
+  uint8_t current; /* Slot whose image is in flash, or NO_SLOT (e.g. after a serial upload). */
+  uint8_t backup; /* Slot holding the image to revert to, or NO_SLOT. */
+  uint8_t result; /* BootResult of the last activation. */
+  uint8_t attempts; /* Verify failures of the install under way. */
+  uint8_t reserved[3]; /* Zero. */
+  uint32_t crc; /* CRC-32 of all bytes before this field. */
+} sb_boot_record;
+#define SB_BOOT_RECORD_SIZE 16
+#define SB_BOOT_RECORD_OFF_SEQ 0
+#define SB_BOOT_RECORD_OFF_STATE 2
+#define SB_BOOT_RECORD_OFF_FLAGS 3
+#define SB_BOOT_RECORD_OFF_SLOT 4
+#define SB_BOOT_RECORD_OFF_CURRENT 5
+#define SB_BOOT_RECORD_OFF_BACKUP 6
+#define SB_BOOT_RECORD_OFF_RESULT 7
+#define SB_BOOT_RECORD_OFF_ATTEMPTS 8
+#define SB_BOOT_RECORD_OFF_RESERVED 9
+#define SB_BOOT_RECORD_OFF_CRC 12
+SB_STATIC_ASSERT(sizeof(sb_boot_record) == 16, "sb_boot_record layout");
+
+/* SlotRecord: Describes one slot. Two copies per slot; same rule as the boot record. */
+typedef struct __attribute__((packed)) {
+  uint16_t seq; /* Sequence number. */
+  uint8_t state; /* SlotState. */
+  uint8_t reserved; /* Zero. */
+  uint32_t dataAddr; /* EEPROM address of the slot's data area (copied from the superblock so the bootloader need not compute it). */
+  uint32_t capacity; /* Size of the data area. */
+  uint32_t progress; /* Payload bytes written in order (RECEIVING); equals header.length when STAGED. */
+  sb_image_header header; /* The image this slot holds or receives. */
+  uint32_t crc; /* CRC-32 of all bytes before this field. */
+} sb_slot_record;
+#define SB_SLOT_RECORD_SIZE 56
+#define SB_SLOT_RECORD_OFF_SEQ 0
+#define SB_SLOT_RECORD_OFF_STATE 2
+#define SB_SLOT_RECORD_OFF_RESERVED 3
+#define SB_SLOT_RECORD_OFF_DATA_ADDR 4
+#define SB_SLOT_RECORD_OFF_CAPACITY 8
+#define SB_SLOT_RECORD_OFF_PROGRESS 12
+#define SB_SLOT_RECORD_OFF_HEADER 16
+#define SB_SLOT_RECORD_OFF_CRC 52
+SB_STATIC_ASSERT(sizeof(sb_slot_record) == 56, "sb_slot_record layout");
+
+/* StatusReply: Reply carrying only a status. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+} sb_status_reply;
+#define SB_STATUS_REPLY_SIZE 1
+#define SB_STATUS_REPLY_OFF_STATUS 0
+SB_STATIC_ASSERT(sizeof(sb_status_reply) == 1, "sb_status_reply layout");
+
+/* InfoReply: Who the node is. The first exchange of every session. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  uint8_t protocol; /* PROTOCOL_VERSION. */
+  uint8_t signature[3]; /* Device signature. */
+  uint8_t bootState; /* BootState from the boot record (0 when none). */
+  uint16_t blVersion; /* Bootloader version word (0xFFFF: none found). */
+  uint32_t flashSize; /* Flash size in bytes. */
+  uint32_t appMax; /* Largest application: the bootloader's start address. */
+  uint32_t chipSize; /* EEPROM size (0: not formatted). */
+  uint16_t pageSize; /* EEPROM page size. */
+  uint8_t slotCount; /* Slots in the layout. */
+  uint8_t current; /* Slot of the running image, or NO_SLOT. */
+  uint16_t maxChunk; /* Largest chunk the node accepts. */
+  uint8_t window; /* DATA frames the host may have unacknowledged. */
+  uint8_t result; /* BootResult of the last activation. */
+  uint32_t appVersion; /* Running application's version (from its header when installed from a slot; else as compiled in). */
+  uint32_t appCrc; /* CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
+} sb_info_reply;
+#define SB_INFO_REPLY_SIZE 36
+#define SB_INFO_REPLY_OFF_STATUS 0
+#define SB_INFO_REPLY_OFF_PROTOCOL 1
+#define SB_INFO_REPLY_OFF_SIGNATURE 2
+#define SB_INFO_REPLY_OFF_BOOT_STATE 5
+#define SB_INFO_REPLY_OFF_BL_VERSION 6
+#define SB_INFO_REPLY_OFF_FLASH_SIZE 8
+#define SB_INFO_REPLY_OFF_APP_MAX 12
+#define SB_INFO_REPLY_OFF_CHIP_SIZE 16
+#define SB_INFO_REPLY_OFF_PAGE_SIZE 20
+#define SB_INFO_REPLY_OFF_SLOT_COUNT 22
+#define SB_INFO_REPLY_OFF_CURRENT 23
+#define SB_INFO_REPLY_OFF_MAX_CHUNK 24
+#define SB_INFO_REPLY_OFF_WINDOW 26
+#define SB_INFO_REPLY_OFF_RESULT 27
+#define SB_INFO_REPLY_OFF_APP_VERSION 28
+#define SB_INFO_REPLY_OFF_APP_CRC 32
+SB_STATIC_ASSERT(sizeof(sb_info_reply) == 36, "sb_info_reply layout");
+
+/* SlotQuery: SLOT request. */
+typedef struct __attribute__((packed)) {
+  uint8_t slot; /* Slot number. */
+} sb_slot_query;
+#define SB_SLOT_QUERY_SIZE 1
+#define SB_SLOT_QUERY_OFF_SLOT 0
+SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
+
+/* SlotReply: One slot's record, as the node reads it. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  uint8_t slot; /* Slot number. */
+  uint8_t state; /* SlotState. */
+  uint8_t role; /* SlotRole bits: current, pending, backup. */
+  uint32_t capacity; /* Data area size. */
+  uint32_t progress; /* Payload bytes written in order. */
+  sb_image_header header; /* The slot's image header. */
+} sb_slot_reply;
+#define SB_SLOT_REPLY_SIZE 48
+#define SB_SLOT_REPLY_OFF_STATUS 0
+#define SB_SLOT_REPLY_OFF_SLOT 1
+#define SB_SLOT_REPLY_OFF_STATE 2
+#define SB_SLOT_REPLY_OFF_ROLE 3
+#define SB_SLOT_REPLY_OFF_CAPACITY 4
+#define SB_SLOT_REPLY_OFF_PROGRESS 8
+#define SB_SLOT_REPLY_OFF_HEADER 12
+SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 48, "sb_slot_reply layout");
+
+/* BeginRequest: Start or resume a transfer into a slot. */
+typedef struct __attribute__((packed)) {
+  uint8_t slot; /* Slot number. */
+  uint8_t reserved; /* Zero. */
+  uint16_t chunkSize; /* Payload bytes per DATA chunk (<= maxChunk; chunk n is at offset n x chunkSize). */
+  sb_image_header header; /* The image to receive. */
+} sb_begin_request;
+#define SB_BEGIN_REQUEST_SIZE 40
+#define SB_BEGIN_REQUEST_OFF_SLOT 0
+#define SB_BEGIN_REQUEST_OFF_RESERVED 1
+#define SB_BEGIN_REQUEST_OFF_CHUNK_SIZE 2
+#define SB_BEGIN_REQUEST_OFF_HEADER 4
+SB_STATIC_ASSERT(sizeof(sb_begin_request) == 40, "sb_begin_request layout");
+
+/* BeginReply: Where the transfer resumes. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  uint8_t reserved; /* Zero. */
+  uint16_t resumeChunk; /* First chunk the node still needs (0 unless the slot already holds part of this same image). */
+} sb_begin_reply;
+#define SB_BEGIN_REPLY_SIZE 4
+#define SB_BEGIN_REPLY_OFF_STATUS 0
+#define SB_BEGIN_REPLY_OFF_RESERVED 1
+#define SB_BEGIN_REPLY_OFF_RESUME_CHUNK 2
+SB_STATIC_ASSERT(sizeof(sb_begin_reply) == 4, "sb_begin_reply layout");
+
+/* DataRequest: One chunk. Not answered one by one: the node sends ACK frames. */
+typedef struct __attribute__((packed)) {
+  uint16_t chunk; /* Chunk index. */
+  uint8_t data[]; /* chunkSize bytes (fewer for the last chunk). */
+} sb_data_request;
+#define SB_DATA_REQUEST_SIZE 2
+#define SB_DATA_REQUEST_OFF_CHUNK 0
+#define SB_DATA_REQUEST_OFF_DATA 2
+SB_STATIC_ASSERT(sizeof(sb_data_request) == 2, "sb_data_request layout");
+
+/* AckReply: Cumulative and selective acknowledgement (type DATA | REPLY_BIT). */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* OK, or why the node stopped accepting chunks. */
+  uint8_t reserved; /* Zero. */
+  uint16_t cumulative; /* Every chunk below this index is written. */
+  uint16_t selective; /* Bit i set: chunk cumulative + 1 + i is written too. */
+} sb_ack_reply;
+#define SB_ACK_REPLY_SIZE 6
+#define SB_ACK_REPLY_OFF_STATUS 0
+#define SB_ACK_REPLY_OFF_RESERVED 1
+#define SB_ACK_REPLY_OFF_CUMULATIVE 2
+#define SB_ACK_REPLY_OFF_SELECTIVE 4
+SB_STATIC_ASSERT(sizeof(sb_ack_reply) == 6, "sb_ack_reply layout");
+
+/* EndReply: Result of END: the node's own CRC-32 of the slot payload. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* OK or BAD_CRC. */
+  uint8_t reserved[3]; /* Zero. */
+  uint32_t crc; /* CRC-32 the node computed from the EEPROM. */
+} sb_end_reply;
+#define SB_END_REPLY_SIZE 8
+#define SB_END_REPLY_OFF_STATUS 0
+#define SB_END_REPLY_OFF_RESERVED 1
+#define SB_END_REPLY_OFF_CRC 4
+SB_STATIC_ASSERT(sizeof(sb_end_reply) == 8, "sb_end_reply layout");
+
+/* ActivateRequest: Install a staged slot. */
+typedef struct __attribute__((packed)) {
+  uint8_t slot; /* Slot number. */
+  uint8_t mode; /* ActivateMode. */
+} sb_activate_request;
+#define SB_ACTIVATE_REQUEST_SIZE 2
+#define SB_ACTIVATE_REQUEST_OFF_SLOT 0
+#define SB_ACTIVATE_REQUEST_OFF_MODE 1
+SB_STATIC_ASSERT(sizeof(sb_activate_request) == 2, "sb_activate_request layout");
+
+/* ReadRequest: Read raw EEPROM bytes. */
+typedef struct __attribute__((packed)) {
+  uint32_t addr; /* EEPROM address. */
+  uint8_t length; /* Bytes to read (<= maxChunk). */
+} sb_read_request;
+#define SB_READ_REQUEST_SIZE 5
+#define SB_READ_REQUEST_OFF_ADDR 0
+#define SB_READ_REQUEST_OFF_LENGTH 4
+SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
+
+/* ReadReply: Raw EEPROM bytes. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  uint8_t data[]; /* The bytes read. */
+} sb_read_reply;
+#define SB_READ_REPLY_SIZE 1
+#define SB_READ_REPLY_OFF_STATUS 0
+#define SB_READ_REPLY_OFF_DATA 1
+SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
+
+/* FormatRequest: Lay out the EEPROM afresh: every slot and the boot record are lost. */
+typedef struct __attribute__((packed)) {
+  uint8_t slotCount; /* Slots to create (1..FS_MAX_SLOTS). */
+} sb_format_request;
+#define SB_FORMAT_REQUEST_SIZE 1
+#define SB_FORMAT_REQUEST_OFF_SLOT_COUNT 0
+SB_STATIC_ASSERT(sizeof(sb_format_request) == 1, "sb_format_request layout");
+
+/* BootReply: The boot record as the node reads it. */
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  sb_boot_record record; /* The newest valid boot record (all 0 when none). */
+} sb_boot_reply;
+#define SB_BOOT_REPLY_SIZE 17
+#define SB_BOOT_REPLY_OFF_STATUS 0
+#define SB_BOOT_REPLY_OFF_RECORD 1
+SB_STATIC_ASSERT(sizeof(sb_boot_reply) == 17, "sb_boot_reply layout");
+
+#endif /* STAGEBOOT_PROTOCOL_H */
