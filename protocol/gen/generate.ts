@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, enums, messages } from '../spec.ts';
 import { layouts, snake, type FieldLayout } from './layout.ts';
+import { vectorFiles } from './vectors.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BANNER = 'Generated from protocol/spec.ts by protocol/gen/generate.ts. Do not edit: run `make gen`.';
@@ -94,6 +95,7 @@ const outputs: Record<string, string> = {
   'protocol/generated/stageboot_protocol.h': cHeader(),
   'sketch-lib/src/stageboot_protocol.h': cHeader(),
   'protocol/generated/protocol.ts': tsModule(),
+  ...vectorFiles(),
 };
 
 const check = process.argv.includes('--check');

@@ -1,6 +1,9 @@
 // Frames on the byte link: SOF, length, type, sequence, payload, CRC-16 (little-endian) over
 // everything after SOF. The decoder resynchronises after garbage: a candidate frame that fails
 // its length or CRC check costs only its SOF byte, and scanning resumes at the next byte.
+// A stray 0x7E followed by a plausible length would hold the decoder until that many bytes
+// arrive; a receiver calls idle() when the line has been quiet for a few byte times, which
+// drops such a candidate and rescans what it had buffered (the node does the same).
 import { FRAME_HEADER, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, FRAME_SOF } from '../generated/protocol.ts';
 import { crc16 } from './crc.ts';
 import { ProtocolError } from './struct.ts';
@@ -39,8 +42,24 @@ export class FrameDecoder {
     const joined = new Uint8Array(this.buf.length + bytes.length);
     joined.set(this.buf);
     joined.set(bytes, this.buf.length);
+    return this.scan(joined, 0);
+  }
+
+  /** The line went quiet: a partial frame can never complete, so rescan past its SOF. */
+  idle(): Frame[] {
+    if (this.buf.length === 0) return [];
+    this.garbage++;
+    return this.scan(this.buf, 1);
+  }
+
+  /** True while a candidate frame is buffered, waiting for its remaining bytes. */
+  get pending(): boolean {
+    return this.buf.length > 0;
+  }
+
+  private scan(joined: Uint8Array, start: number): Frame[] {
     const frames: Frame[] = [];
-    let i = 0;
+    let i = start;
     while (i < joined.length) {
       if (joined[i] !== FRAME_SOF) { i++; this.garbage++; continue; }
       if (joined.length - i < 2) break;
