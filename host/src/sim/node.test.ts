@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { SimNode } from './node.ts';
+import { buildFirmware } from './firmware-build.ts';
+
+const DONE = 0xd0;
+const GPIOR0 = 0x3e;
+
+function boot(name: string | string[], opts: ConstructorParameters<typeof SimNode>[0] = {}, build = {}) {
+  const fw = buildFirmware(name, build);
+  const node = new SimNode({ fuses: { high: 0xdf }, ...opts }); // BOOTRST unprogrammed: start at 0
+  node.loadHex(fw.hex);
+  node.reset('power');
+  return { node, fw };
+}
+
+describe('SimNode basics', () => {
+  it('runs a blink program: D13 toggles every millisecond', () => {
+    const { node } = boot('blink.c');
+    const led = node.pin('D13');
+    let edges = 0;
+    led.onChange(() => edges++);
+    node.runFor(0.0205);
+    expect(led.mode).toBe('output');
+    expect(edges).toBeGreaterThanOrEqual(19);
+    expect(edges).toBeLessThanOrEqual(21);
+    expect(node.seconds).toBeCloseTo(0.0205, 6);
+  });
+
+  it('reads a driven input: PB4 follows the button on PD2 (pull-up when released)', () => {
+    const { node } = boot('blink.c');
+    node.runFor(0.003);
+    expect(node.pin('PB4').level).toBe(1);
+    node.pin('PD2').drive(0);
+    node.runFor(0.003);
+    expect(node.pin('PB4').level).toBe(0);
+    node.pin('PD2').release();
+    node.runFor(0.003);
+    expect(node.pin('PB4').level).toBe(1);
+  });
+});
+
+describe('resets and MCUSR', () => {
+  it('power-on sets PORF only; a watchdog reset sets WDRF and keeps the watchdog on', () => {
+    const { node, fw } = boot('reset_cause.c');
+    const result = fw.symbol('result');
+    const ok = node.runUntil(() => node.cpu.data[GPIOR0] === DONE, 16e6 * 0.2);
+    expect(ok).toBe(true);
+    const r = node.cpu.data.subarray(result, result + 8);
+    expect(r[6] & 0x08).toBe(0x08); // third boot: WDE forced by WDRF
+    expect(r[0]).toBe(3); // three boots
+    expect(r[1]).toBe(0x01); // MCUSR after power-on: PORF
+    expect(r[3]).toBe(0x08); // after the watchdog reset: WDRF
+    expect(r[4] & 0x08).toBe(0x08); // WDE still set
+    expect(r[5]).toBe(0x08); // WDRF was not cleared, so the watchdog bit again
+    expect(r[7]).toBe(0); // cleared WDRF then WDE: the watchdog is off
+    expect(node.resets.map((x) => x.cause)).toEqual(['power', 'power', 'watchdog', 'watchdog']);
+  });
+
+  it('the watchdog stays off once disabled', () => {
+    const { node } = boot('reset_cause.c');
+    node.runFor(0.2);
+    const n = node.resets.length;
+    node.runFor(0.5);
+    expect(node.resets.length).toBe(n);
+  });
+});
