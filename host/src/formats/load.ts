@@ -3,13 +3,14 @@
 // so a file named *.hex that is not Intel HEX gets Intel HEX's error and not a silent load
 // as raw bytes. Raw binaries have no magic: they need a .bin extension or an explicit kind.
 //
-// The stageboot image format is defined in protocol/ by its own module. It plugs in here
-// through registerFirmwareFormat() (or the `formats` option) instead of this module knowing it.
+// The stageboot image format is defined in protocol/; image.ts adapts its codec into a
+// FirmwareFormat. Further formats plug in through registerFirmwareFormat() or `formats`.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseBin } from './bin.ts';
 import { isElf, parseElf } from './elf.ts';
 import { FormatError } from './errors.ts';
+import { imageFormat } from './image.ts';
 import { parseIhex } from './ihex.ts';
 import type { Segment } from './memory.ts';
 
@@ -44,6 +45,7 @@ export interface FirmwareFormat {
 }
 
 const builtIn: FirmwareFormat[] = [
+  imageFormat,
   {
     kind: 'elf',
     description: 'ELF (avr-gcc output)',
@@ -78,7 +80,7 @@ const builtIn: FirmwareFormat[] = [
 
 const registered: FirmwareFormat[] = [];
 
-/** Adds a format (the stageboot image reader) ahead of the built-in ones. Same kind replaces. */
+/** Adds a format ahead of the built-in ones. Same kind replaces. */
 export function registerFirmwareFormat(format: FirmwareFormat): void {
   const i = registered.findIndex((f) => f.kind === format.kind);
   if (i >= 0) registered[i] = format;
