@@ -18,10 +18,10 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ''}stageboot: ${msg}\nRun \`stageboot --help\` for usage.\n`);
-      exitCode = 2;
+      // Throw rather than return: after a fail callback returns, yargs still runs the handler.
+      throw new CliError(`${msg}\nRun \`stageboot --help\` for usage.`, 'usage', 2);
     });
   try {
     await parser.parseAsync();
