@@ -1,0 +1,13 @@
+// The protocol definitions the OTA code uses, plus names for its enums in messages.
+import { BootResult, BootState, SlotState } from '../../../protocol/ts/index.ts';
+
+export * from '../../../protocol/ts/index.ts';
+
+const nameOf = (table: Record<string, number>) => {
+  const names = Object.fromEntries(Object.entries(table).map(([k, v]) => [v, k])) as Record<number, string>;
+  return (v: number) => names[v] ?? `0x${v.toString(16).padStart(2, '0')}`;
+};
+
+export const formatSlotState = nameOf(SlotState);
+export const formatBootState = nameOf(BootState);
+export const formatBootResult = nameOf(BootResult);
