@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildAvr, objcopySection } from '../../../test/fixtures/avr/build.ts';
+import { buildAvr, objcopyFlash, objcopySection } from '../../../test/fixtures/avr/build.ts';
+import { buildTestFirmware } from '../../../test/firmware/build.ts';
 import { parseElf } from './elf.ts';
 import { ElfError } from './errors.ts';
 import { parseIhex } from './ihex.ts';
@@ -59,6 +61,40 @@ describe('ELF reader against avr-objcopy', () => {
     expect(bare.eeprom).toEqual(full.eeprom);
     expect(bare.fuses).toEqual(full.fuses);
     expect(bare.signature).toEqual(full.signature);
+  });
+});
+
+// Real firmware from the project's Arduino-core build (test/firmware): a ~29 KiB sketch and
+// Optiboot linked at 0x7E00 with its version word at 0x7FFE.
+describe.skipIf(!existsSync(join(import.meta.dirname, '../../../test/firmware/Makefile')))('ELF reader on test/firmware builds', () => {
+  const fw = buildTestFirmware();
+
+  it('the ~29 KiB Arduino sketch: flash equals avr-objcopy and the HEX built beside it', () => {
+    const elfPath = fw.big.replace(/\.hex$/, '.elf');
+    const img = parseElf(readFileSync(elfPath), elfPath);
+    const ext = extent(img.segments)!;
+    expect(ext.end).toBeGreaterThan(20_000);
+    expect(same(flatten(img.segments, ext.start, ext.end), objcopyFlash(elfPath))).toBe(true);
+    expect(parseIhex(readFileSync(fw.big)).segments).toEqual(img.segments);
+  });
+
+  it('Optiboot: flash equals avr-objcopy; the unallocated .version word is named as skipped', () => {
+    // Optiboot's Makefile forces .version into its HEX with --set-section-flags; plain
+    // avr-objcopy (and so this reader) leaves the non-allocated section out.
+    const elfPath = fw.optiboot.replace(/\.hex$/, '.elf');
+    const img = parseElf(readFileSync(elfPath), elfPath);
+    expect(img.segments.map((s) => s.address)).toEqual([0x7e00]);
+    // objcopy pads its binary out to the empty .data section's LMA (0x800100, 8 MiB of fill);
+    // the reader rightly ignores empty sections, so compare up to the end of the code.
+    const theirs = objcopyFlash(elfPath);
+    const ours = flatten(img.segments);
+    expect(same(ours, theirs.subarray(0, ours.length))).toBe(true);
+    expect(theirs.subarray(ours.length).every((b) => b === 0xff)).toBe(true);
+    expect(img.skipped).toEqual(['.version']);
+    const hex = parseIhex(readFileSync(fw.optiboot));
+    expect(hex.segments[0]).toEqual(img.segments[0]);
+    expect(hex.segments[1].address).toBe(0x7ffe);
+    expect(hex.startSegment).toEqual({ cs: 0, ip: 0x7e00 });
   });
 });
 

@@ -23,12 +23,16 @@ export interface ElfImage {
   /** Signature bytes in the order the chip reports them (0x1E first). */
   signature?: Uint8Array;
   entry: number;
-  /** Loadable sections skipped because they live in none of the memories above. */
+  /**
+   * Sections with contents left out, as avr-objcopy leaves them out: allocated ones outside
+   * the memories above, and unallocated ones that have an address (Optiboot's .version).
+   */
   skipped: string[];
 }
 
 const EM_AVR = 83;
 const PT_LOAD = 1;
+const SHT_PROGBITS = 1;
 const SHT_NOBITS = 8;
 const SHF_ALLOC = 2;
 
@@ -78,6 +82,7 @@ interface Piece {
   name: string;
   lma: number;
   data: Uint8Array;
+  unallocated?: boolean;
 }
 
 function readHeader(bytes: Uint8Array, view: DataView, name: string): Header {
@@ -135,7 +140,13 @@ function cString(bytes: Uint8Array, at: number): string {
 function fromSections(bytes: Uint8Array, sections: Section[], phdrs: ProgramHeader[], name: string): Piece[] {
   const pieces: Piece[] = [];
   for (const s of sections) {
-    if (!(s.flags & SHF_ALLOC) || s.type === SHT_NOBITS || s.size === 0) continue;
+    if (s.type === SHT_NOBITS || s.size === 0) continue;
+    // Not allocated: objcopy leaves it out. Debug sections sit at address 0; one with an
+    // address (Optiboot's .version at 0x7FFE) is worth naming, as objcopy needs to be told.
+    if (!(s.flags & SHF_ALLOC)) {
+      if (s.addr !== 0 && s.type === SHT_PROGBITS) pieces.push({ name: s.name, lma: s.addr, data: new Uint8Array(0), unallocated: true });
+      continue;
+    }
     if (s.offset + s.size > bytes.length) throw new ElfError(name, 'truncated', `section ${s.name} runs past the end of the file`);
     const seg = phdrs.find(
       (p) => p.type === PT_LOAD && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz && s.addr >= p.vaddr && s.addr + s.size <= p.vaddr + p.memsz,
@@ -161,6 +172,10 @@ function classify(pieces: Piece[], entry: number, name: string): ElfImage {
   const eeprom: Segment[] = [];
   const image: ElfImage = { segments: [], entry, skipped: [] };
   for (const p of pieces) {
+    if (p.unallocated) {
+      image.skipped.push(p.name);
+      continue;
+    }
     const space = spaceOf(p);
     const data = Uint8Array.from(p.data);
     if (space === 'flash') flash.push({ address: p.lma, data });

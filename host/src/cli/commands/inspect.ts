@@ -34,6 +34,8 @@ export interface InspectReport {
   fuses?: number[];
   lock?: number;
   signature?: string;
+  /** ELF sections with contents that are not programmed (as avr-objcopy leaves them out). */
+  skipped?: string[];
   image?: { format: number; flags: number; appVersion: string; appVersionRaw: number; buildId: number; payloadCrc: number; headerCrc: number };
   target: { id: string; name: string; signature: string; from: ChosenTarget['from']; flashSize: number; pageSize: number; bootSizes: number[] };
   fit?: FitReport & { bootSizesThatFit: number[] };
@@ -61,6 +63,8 @@ export function inspectFirmware(fw: Firmware, chosen: ChosenTarget, bootSize?: n
   if (fw.fuses) report.fuses = Array.from(fw.fuses);
   if (fw.lock?.length) report.lock = fw.lock[0];
   if (fw.signature) report.signature = formatSignature(fw.signature);
+  const skipped = fw.details?.skipped as string[] | undefined;
+  if (skipped?.length) report.skipped = skipped;
   if (header) {
     report.image = {
       format: header.format,
@@ -108,6 +112,7 @@ export function formatInspect(r: InspectReport, bootSize?: number): string {
   if (r.eeprom) out.push(`eeprom     ${r.eeprom.bytes} bytes in ${r.eeprom.ranges.length} range${r.eeprom.ranges.length === 1 ? '' : 's'} (not part of an image)`, ...r.eeprom.ranges.map(rangeLine));
   if (r.fuses) out.push(`fuses      ${r.fuses.map((b, i) => `${['low', 'high', 'extended'][i] ?? `fuse${i}`} ${hex(b, 2)}`).join(', ')}`);
   if (r.lock !== undefined) out.push(`lock       ${hex(r.lock, 2)}`);
+  if (r.skipped) out.push(`left out   ${r.skipped.join(', ')} (not loadable flash; avr-objcopy leaves them out too)`);
   const from = { option: 'from --target', signature: "from the file's signature", default: 'the default; the file names no chip, --target picks another' }[r.target.from];
   out.push(`target     ${r.target.name} (${r.target.signature}), ${from}`);
   if (r.signature && r.target.from !== 'signature') out.push(`built for  ${lookupTarget(r.signature)?.name ?? 'unknown chip'} (${r.signature})`);
