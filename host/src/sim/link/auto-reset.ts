@@ -57,8 +57,16 @@ export class QuietSpellReset {
 
   private startSession(quietMs: number): void {
     this.sessions++;
-    this.node.reset('external');
-    this.node.runUntil(() => this.node.receiver()?.rxEnabled ?? false, this.holdCycles, 64);
+    resetAndAwaitReceiver(this.node, this.holdCycles);
     this.onReset?.({ sessions: this.sessions, quietMs: Number.isFinite(quietMs) ? quietMs : -1 });
   }
+}
+
+/**
+ * External reset, then run the node until its firmware enables the USART receiver (or
+ * `holdCycles` pass): the moment a host that had just pulsed RESET would start sending.
+ */
+export function resetAndAwaitReceiver(node: SimNode, holdCycles: number): void {
+  node.reset('external');
+  node.runUntil(() => node.receiver()?.rxEnabled ?? false, holdCycles, 64);
 }
