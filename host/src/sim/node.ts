@@ -102,6 +102,9 @@ export class SimNode implements UartWire, PinBoard {
     this.rng = seededRng(opts.seed ?? 0x5eed);
     this.flashBusySeconds = opts.flashBusySeconds ?? 4.5e-3;
     this.stackLimit = opts.stackLimit;
+    this.scheduler.onSchedule = (at) => {
+      if (at < this.limit) this.wake();
+    };
     this.uart = new HostUart(this, this.usartCounters, opts.baud ?? 115200);
     this.poweredValue = opts.powered ?? true;
     this.chipValue = this.buildChip(0, PORF, null);

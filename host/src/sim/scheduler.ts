@@ -11,6 +11,8 @@ export interface BoardEvent {
 export class Scheduler {
   private readonly events: BoardEvent[] = [];
   private seq = 0;
+  /** Told about every new event, so a running loop can stop early for it. */
+  onSchedule: ((at: number) => void) | null = null;
 
   /** Run `fn` when the board clock reaches `at` (cycles); returns a handle for cancel(). */
   schedule(at: number, fn: () => void): BoardEvent {
@@ -18,6 +20,7 @@ export class Scheduler {
     let i = this.events.length;
     while (i > 0 && this.events[i - 1].at > at) i--;
     this.events.splice(i, 0, ev);
+    this.onSchedule?.(at);
     return ev;
   }
 

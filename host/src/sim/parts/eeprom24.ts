@@ -39,6 +39,18 @@ export interface Eeprom24Options {
   fill?: number;
 }
 
+export interface EepromWriteEvent {
+  /** 1-based count of write cycles of this chip. */
+  n: number;
+  /** Address of the first byte written and the page it is in. */
+  address: number;
+  page: number;
+  bytes: number;
+  /** Simulated seconds: start and end of the write cycle. */
+  t: number;
+  endsAt: number;
+}
+
 type State = 'idle' | 'addr-hi' | 'addr-lo' | 'data' | 'read' | 'ignore';
 
 interface WriteCycle {
@@ -62,6 +74,7 @@ export class Eeprom24 implements I2cDevice {
   /** Write cycles torn by a power cut. */
   tornWrites = 0;
 
+  private readonly cycleListeners: ((ev: EepromWriteEvent) => void)[] = [];
   private state: State = 'idle';
   private pointer = 0;
   private block = 0;
@@ -184,6 +197,15 @@ export class Eeprom24 implements I2cDevice {
     return landed;
   }
 
+  /** Called when a write cycle starts (after the STOP); returns an unsubscribe function. */
+  onWriteCycle(listener: (ev: EepromWriteEvent) => void): () => void {
+    this.cycleListeners.push(listener);
+    return () => {
+      const i = this.cycleListeners.indexOf(listener);
+      if (i >= 0) this.cycleListeners.splice(i, 1);
+    };
+  }
+
   /** Write the content to the backing file, if there is one. */
   save(): void {
     if (this.file) writeFileSync(this.file, this.memory);
@@ -204,7 +226,10 @@ export class Eeprom24 implements I2cDevice {
     this.cycle = { endsAt: t + this.writeCycleSeconds, before };
     this.writeCycles++;
     const first = this.pageBuffer.keys().next().value as number;
-    this.pageWrites[Math.floor(first / this.pageSize)]++;
+    const page = Math.floor(first / this.pageSize);
+    this.pageWrites[page]++;
     this.save();
+    const ev = { n: this.writeCycles, address: first, page, bytes: before.size, t, endsAt: this.cycle.endsAt };
+    for (const l of [...this.cycleListeners]) l(ev);
   }
 }
