@@ -69,6 +69,7 @@ export const constants: Constant[] = [
   { name: 'CHUNK_MIN', value: 16, doc: 'Smallest chunk a node must accept.' },
   { name: 'ACK_WINDOW', value: 16, doc: 'Chunks past the cumulative ack covered by the selective-ack bitmap.' },
   // Bootloader services
+  { name: 'BL_SECTION_BYTES', value: 1024, doc: 'Boot section the stageboot bootloader occupies on the ATmega328P (BOOTSZ = 512 words): applications end below it.' },
   { name: 'BL_VERSION_ADDR', value: 0x7ffe, doc: 'Flash word holding the bootloader version (major<<8 | minor), as Optiboot does.' },
   { name: 'TRIAL_WDT_SECONDS', value: 8, doc: 'Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it.' },
   { name: 'INSTALL_MAX_ATTEMPTS', value: 3, doc: 'Verify failures after which the bootloader gives up on an install.' },

@@ -36,6 +36,8 @@ export const REPLY_BIT = 0x80;
 export const CHUNK_MIN = 0x10;
 /** Chunks past the cumulative ack covered by the selective-ack bitmap. */
 export const ACK_WINDOW = 0x10;
+/** Boot section the stageboot bootloader occupies on the ATmega328P (BOOTSZ = 512 words): applications end below it. */
+export const BL_SECTION_BYTES = 0x400;
 /** Flash word holding the bootloader version (major<<8 | minor), as Optiboot does. */
 export const BL_VERSION_ADDR = 0x7FFE;
 /** Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it. */

@@ -47,6 +47,8 @@
 #define SB_CHUNK_MIN 0x10UL
 /* Chunks past the cumulative ack covered by the selective-ack bitmap. */
 #define SB_ACK_WINDOW 0x10UL
+/* Boot section the stageboot bootloader occupies on the ATmega328P (BOOTSZ = 512 words): applications end below it. */
+#define SB_BL_SECTION_BYTES 0x400UL
 /* Flash word holding the bootloader version (major<<8 | minor), as Optiboot does. */
 #define SB_BL_VERSION_ADDR 0x7FFEUL
 /* Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it. */

@@ -4,11 +4,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { encodeImage, ImageFlag, makeHeader } from '../../../../protocol/ts/index.ts';
-import type { Firmware } from '../../formats/load.ts';
+import { BL_SECTION_BYTES } from '../../../../protocol/ts/index.ts';
+import { packFirmware, type Packed } from '../../image/pack.ts';
 import { hex } from '../../formats/memory.ts';
-import { payloadOf } from '../../formats/payload.ts';
-import { checkFits, checkSignature, TargetError, type TargetPart } from '../../targets/index.ts';
+import { TargetError } from '../../targets/index.ts';
 import { CliError } from '../errors.ts';
 import { chooseTarget, cliErrorOf, EXIT_REFUSED, EXIT_USAGE, formatVersion, hex32, loadForCli, parseU32, parseVersion } from './firmware-input.ts';
 
@@ -24,36 +23,6 @@ interface PackArgs {
   json: boolean;
 }
 
-export interface PackOptions {
-  bootSize: number;
-  appVersion: number;
-  buildId?: number;
-  confirms: boolean;
-}
-
-export interface Packed {
-  image: Uint8Array;
-  loadAddr: number;
-  length: number;
-  payloadCrc: number;
-  buildId: number;
-  headerCrc: number;
-  flags: number;
-  /** What the image leaves out (EEPROM, fuses, lock bits): the bootloader writes flash only. */
-  dropped: string[];
-}
-
-/** Checks the firmware against the part and builds the image bytes. Throws TargetError. */
-export function packFirmware(fw: Firmware, part: TargetPart, o: PackOptions): Packed {
-  checkSignature(part, fw.signature);
-  checkFits(part, fw.segments, o.bootSize);
-  const { loadAddr, data } = payloadOf(fw.segments, part.pageSize);
-  const flags = o.confirms ? ImageFlag.CONFIRMS : 0;
-  const header = makeHeader(data, { signature: Uint8Array.from(part.signature), loadAddr, appVersion: o.appVersion, buildId: o.buildId, flags });
-  const dropped = [fw.eeprom?.length && 'EEPROM data', fw.fuses?.length && 'fuse bytes', fw.lock?.length && 'lock bits'].filter((x): x is string => !!x);
-  return { image: encodeImage({ header, payload: data }), loadAddr, length: data.length, payloadCrc: header.payloadCrc, buildId: header.buildId, headerCrc: header.headerCrc, flags, dropped };
-}
-
 function defaultOutput(file: string): string {
   return file.replace(/\.(hex|ihex|ihx|elf|bin)$/i, '') + '.sbim';
 }
@@ -66,7 +35,7 @@ export const packCommand: CommandModule<object, PackArgs> = {
       .positional('file', { type: 'string', demandOption: true, describe: 'Firmware to pack: Intel HEX, ELF or raw .bin' })
       .option('output', { alias: 'o', type: 'string', describe: 'Image file to write (default: FILE with .sbim in place of its extension)' })
       .option('target', { alias: 't', type: 'string', describe: 'Part the image is for; default: from the file, else ATmega328P' })
-      .option('boot-size', { type: 'number', describe: 'Bytes reserved for the bootloader at the top of flash (a BOOTSZ size, or 0 for none)', default: 0 })
+      .option('boot-size', { type: 'number', describe: 'Bytes reserved for the bootloader at the top of flash (a BOOTSZ size, or 0 for none); the stageboot bootloader takes 1024', default: BL_SECTION_BYTES })
       .option('app-version', { type: 'string', default: '0.0.0', describe: 'Application version: major.minor.patch or a number' })
       .option('build-id', { type: 'string', describe: 'Build identifier (number or 0x hex); default: the payload CRC-32' })
       .option('confirms', { type: 'boolean', default: false, describe: 'The application confirms a trial boot (it links the stageboot runtime)' })
@@ -74,7 +43,7 @@ export const packCommand: CommandModule<object, PackArgs> = {
       .example('$0 pack blink.hex --app-version 1.2.0 --boot-size 2048', 'writes blink.sbim')
       .epilog('Exit status: 0 image written, 1 input malformed or refused (wrong chip, too big), 2 usage error.') as unknown as Argv<PackArgs>,
   handler: async (argv) => {
-    const bootSize = argv['boot-size'] ?? 0;
+    const bootSize = argv['boot-size'] ?? BL_SECTION_BYTES;
     if (!Number.isInteger(bootSize)) throw new CliError(`--boot-size must be a whole number of bytes, not ${bootSize}`, 'bad-boot-size', EXIT_USAGE);
     const output = argv.output ?? defaultOutput(argv.file);
     if (resolve(output) === resolve(argv.file)) throw new CliError(`the output ${output} would overwrite the input; name another with -o`, 'output-is-input', EXIT_USAGE);
