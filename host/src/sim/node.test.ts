@@ -64,3 +64,50 @@ describe('resets and MCUSR', () => {
     expect(node.resets.length).toBe(n);
   });
 });
+
+describe('RESET pin, power and reset causes', () => {
+  it('logs MCUSR per cause: external (RESET pin), brown-out, watchdog-free power cycle', () => {
+    const { node, fw } = boot('reset_log.c');
+    const r = fw.symbol('result');
+    node.runFor(0.001);
+    node.pin('RESET').drive(0);
+    node.runFor(0.001);
+    expect(node.resetHeld).toBe(true);
+    expect(node.pin('D13').level).toBeNull(); // in reset every pin is tri-stated
+    node.pin('RESET').drive(1);
+    node.runFor(0.001);
+    node.reset('brownout');
+    node.runFor(0.001);
+    node.reset('external');
+    node.runFor(0.001);
+    const log = [...node.cpu.data.slice(r, r + 5)];
+    expect(log).toEqual([4, 0x01, 0x02, 0x04, 0x02]);
+    node.powerCut();
+    node.runFor(0.01);
+    expect(node.pin('D13').level).toBeNull(); // unpowered: nothing drives the pin
+    node.powerOn();
+    node.runFor(0.001);
+    expect([...node.cpu.data.slice(r, r + 2)]).toEqual([1, 0x01]);
+  });
+
+  it('keeps running no instructions while RESET is held low', () => {
+    const { node } = boot('blink.c');
+    const led = node.pin('D13');
+    let edges = 0;
+    led.onChange(() => edges++);
+    node.pin('RESET').drive(0);
+    node.runFor(0.01);
+    expect(edges).toBe(0);
+    node.pin('RESET').release();
+    node.runFor(0.01);
+    expect(edges).toBeGreaterThan(5);
+  });
+
+  it('reports the stack going below a limit', () => {
+    const { node } = boot('blink.c', { stackLimit: 0x8fe });
+    node.runFor(0.002);
+    expect(node.stackOverflows).toBeGreaterThan(0);
+    expect(node.minSp).toBeLessThan(0x8fe);
+    expect(node.logLines.some((l) => l.includes('stack overflow'))).toBe(true);
+  });
+});

@@ -426,8 +426,9 @@ export class SimNode implements UartWire, PinBoard {
     return new Pin(this, name);
   }
 
+  /** The live port, or null while the chip is unpowered or held in reset (pins tri-stated). */
   port(name: PortName) {
-    return this.poweredValue ? this.chipValue.ports[name] : null;
+    return this.poweredValue && !this.resetHeldValue ? this.chipValue.ports[name] : null;
   }
 
   driven(pin: string): Level | undefined {
