@@ -44,12 +44,21 @@ export class NodeModel {
   private readonly decoder = new FrameDecoder();
   private busyUntil = 0;
 
-  constructor(private readonly link: ByteLink, private readonly clock: Clock, o: ModelOptions = {}) {
+  private link: ByteLink;
+
+  constructor(link: ByteLink, private readonly clock: Clock, o: ModelOptions = {}) {
+    this.link = link;
     this.o = {
       signature: o.signature ?? [0x1e, 0x95, 0x0f], slots: o.slots ?? 2, capacity: o.capacity ?? 32_320,
       appMax: o.appMax ?? 0x7000, maxChunk: o.maxChunk ?? 128, window: o.window ?? 4, chunkMs: o.chunkMs ?? (() => 0),
     };
     this.slots = Array.from({ length: this.o.slots }, () => ({ state: SlotState.EMPTY, progress: 0, header: null, data: new Uint8Array(this.o.capacity).fill(0xff) }));
+    this.relink(link);
+  }
+
+  /** Attaches the node to a new link (the host reopened its port); its state stays. */
+  relink(link: ByteLink): void {
+    this.link = link;
     link.onData((b) => { for (const f of this.decoder.push(b)) this.take(f); });
   }
 
@@ -112,6 +121,7 @@ export class NodeModel {
         const data = Uint8Array.from({ length }, (_, i) => (addr + i) & 0xff);
         return this.reply(f, encodeStruct('ReadReply', { status: Status.OK, data }));
       }
+      case Msg.BOOT: return this.reply(f, encodeStruct('BootReply', { status: Status.OK, record: { seq: 1, state: this.boot.state, flags: 0, slot: this.boot.pending, current: this.boot.current, backup: NO_SLOT, result: 0, attempts: 0, reserved: new Uint8Array(3), crc: 0 } }));
       default: return this.status(f, Status.UNKNOWN_TYPE);
     }
   }

@@ -65,7 +65,7 @@ export interface PushResult {
 export async function push(client: OtaClient, image: PushImage, o: PushOptions = {}): Promise<PushResult> {
   const clock = client.session.clock;
   const t0 = clock.now();
-  const info = await client.info();
+  const info = await client.nodeInfo();
   o.onEvent?.({ kind: 'info', info });
   checkImageForNode(image.header, info);
   const slots = await client.slots();

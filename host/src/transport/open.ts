@@ -20,7 +20,7 @@ export function registerScheme(name: string, opener: SchemeOpener): void {
 
 /** Lazily loaded providers, so the CLI pays for the simulator only when a spec names it. */
 const lazy: Record<string, () => Promise<unknown>> = {
-  sim: () => import('../sim/link/scheme.ts' as string),
+  sim: () => import('./sim.ts'),
 };
 
 export function schemeOf(spec: string): string | undefined {

@@ -12,8 +12,8 @@ export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['b
 export interface SerialOptions {
   baudRate?: number;
   binding?: SerialBinding;
-  /** The clock the far end lives on, when the binding simulates one. */
-  clock?: Clock;
+  /** The clock the far end lives on, when the binding simulates one (given the open port). */
+  clock?: (port: SerialPortStream) => Clock | undefined;
 }
 
 export class LinkError extends Error {
@@ -66,5 +66,5 @@ export async function openSerial(path: string, o: SerialOptions = {}): Promise<B
   await new Promise<void>((resolve, reject) =>
     port.open((err) => (err ? reject(new LinkError(`cannot open ${path}: ${err.message}`, 'open-failed')) : resolve())),
   );
-  return new SerialLink(path, port, baudRate, o.clock);
+  return new SerialLink(path, port, baudRate, o.clock?.(port));
 }
