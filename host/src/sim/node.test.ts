@@ -111,3 +111,29 @@ describe('RESET pin, power and reset causes', () => {
     expect(node.logLines.some((l) => l.includes('stack overflow'))).toBe(true);
   });
 });
+
+describe('internal EEPROM and clock', () => {
+  it('keeps the internal EEPROM through resets and power loss', () => {
+    const { node, fw } = boot('ee_boots.c', { internalEeprom: new Uint8Array([0]) });
+    node.runFor(0.01);
+    node.reset('external');
+    node.runFor(0.01);
+    node.powerCut();
+    node.runFor(0.01);
+    node.powerOn();
+    node.runFor(0.01);
+    expect(node.internalEeprom[0]).toBe(3);
+    expect(node.cpu.data[fw.symbol('result')]).toBe(3);
+  });
+
+  it('runs at 8 MHz: a 1 ms delay built for 8 MHz still takes 1 ms', () => {
+    const { node } = boot('ee_boots.c', { clockHz: 8e6 }, { fcpu: 8_000_000 });
+    let edges = 0;
+    node.pin('D13').onChange(() => edges++);
+    node.runFor(0.0205);
+    expect(node.cycles - 164_000).toBeGreaterThanOrEqual(0); // instructions are atomic:
+    expect(node.cycles - 164_000).toBeLessThan(5); // run() may overshoot by one instruction
+    expect(edges).toBeGreaterThanOrEqual(19);
+    expect(edges).toBeLessThanOrEqual(21);
+  });
+});

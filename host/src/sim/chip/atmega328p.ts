@@ -79,8 +79,23 @@ export class Atmega328p {
     // tEEWR is 3.4 ms for an atomic erase+write: split evenly between the two halves.
     this.eeprom = new AVREEPROM(cpu, env.eepromBackend, { ...eepromConfig, eraseCycles: cyc(1.7e-3), writeCycles: cyc(1.7e-3) });
     this.spm = new SelfProgramming(cpu, env.spmHost);
+    this.watchEepromWrites();
     this.watchdog = new Watchdog(cpu, env.clockHz, watchdogAlwaysOn(env.fuses), mcusr, env.onWatchdogReset);
     cpu.pc = resetVectorByte >> 1;
+  }
+
+  /** An internal EEPROM write erases the SPM page buffer, so tell the SPM unit when one starts. */
+  private watchEepromWrites(): void {
+    const { cpu } = this;
+    const EECR = eepromConfig.EECR;
+    const EEPE = 0x02;
+    const inner = cpu.writeHooks[EECR];
+    cpu.writeHooks[EECR] = (value, old, addr, mask) => {
+      const wasWriting = cpu.data[EECR] & EEPE;
+      const handled = inner(value, old, addr, mask);
+      if (!wasWriting && cpu.data[EECR] & EEPE) this.spm.eepromWriteStarted();
+      return handled;
+    };
   }
 
   get sp(): number {

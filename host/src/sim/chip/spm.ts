@@ -24,6 +24,8 @@ import { randInt, type Rng } from '../rng.ts';
 
 export const SPM_OPCODE = 0x95e8;
 export const SPMCSR = 0x57;
+const EECR = 0x3f;
+const EEPE = 0x02;
 const SPMIE = 0x80;
 const RWWSB = 0x40;
 const SIGRD = 0x20;
@@ -85,7 +87,7 @@ export class SelfProgramming {
   /** True while LPM/fetch of the RWW section is blocked (RWWSB set). */
   rwwBlocked = false;
   /** Counts SPM instructions that did nothing, by reason (for tests and reports). */
-  readonly ignored = { outsideBoot: 0, notArmed: 0, busy: 0, locked: 0, reloadedWord: 0 };
+  readonly ignored = { outsideBoot: 0, notArmed: 0, busy: 0, locked: 0, reloadedWord: 0, eepromBusy: 0 };
 
   private readonly readyInterrupt = {
     address: 0x32, // SPM_READY vector, word 0x19
@@ -142,6 +144,13 @@ export class SelfProgramming {
       return;
     }
     this.armedCycle = -Infinity;
+    if (cpu.data[EECR] & EEPE) {
+      // "An EEPROM write operation will block all software programming to Flash."
+      this.ignored.eepromBusy++;
+      this.host.log(`spm: SPM at 0x${hex(pcByte)} while an EEPROM write is in progress: ignored`);
+      this.clearCommand();
+      return;
+    }
     const z = cpu.dataView.getUint16(30, true);
     switch (command) {
       case SPMEN:
@@ -195,6 +204,12 @@ export class SelfProgramming {
       r.lpmBootFromAppLocked ||
       (this.cpu.data[SPMCSR] & (SIGRD | BLBSET)) !== 0
     );
+  }
+
+  /** An internal EEPROM write started: per the datasheet, data loaded into the page buffer is lost. */
+  eepromWriteStarted(): void {
+    if (this.loaded.some((x) => x)) this.host.log('spm: EEPROM write during page loading: page buffer lost');
+    this.eraseBuffer();
   }
 
   /** Reset or power cut while an erase/write is running: a random subset of the page changes. */
