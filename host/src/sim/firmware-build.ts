@@ -80,6 +80,41 @@ export function buildFirmware(sources: string | string[], opts: BuildOptions = {
   };
 }
 
+/**
+ * Build an Arduino sketch folder (test/firmware/sim/NAME/NAME.ino unless absolute) with the
+ * real Arduino core through mk/arduino.mk, cached like buildFirmware.
+ */
+export function buildSketch(folder: string, libs: string[] = [], fcpu = 16_000_000): BuiltFirmware {
+  const dir = resolve(SIM_FIRMWARE_DIR, folder);
+  const name = basename(dir);
+  const hash = createHash('sha256');
+  hash.update(`${libs.join(' ')}\0${fcpu}`);
+  hash.update(readFileSync(join(dir, `${name}.ino`)));
+  const build = join(CACHE_DIR, `${name}-${hash.digest('hex').slice(0, 16)}`);
+  const hexPath = join(build, `${name}.hex`);
+  const elfPath = join(build, `${name}.elf`);
+  if (!existsSync(hexPath)) {
+    execFileSync(
+      'make',
+      ['-s', '-f', 'mk/arduino.mk', `SKETCH=${dir}`, `BUILD=${build}`, `F_CPU=${fcpu}L`, `LIBS=${libs.join(' ')}`],
+      { cwd: REPO_ROOT, stdio: 'pipe' },
+    );
+  }
+  let symbols: Map<string, number> | undefined;
+  return {
+    name,
+    hexPath,
+    elfPath,
+    hex: readFileSync(hexPath, 'utf8'),
+    symbol(sym: string): number {
+      symbols ??= readSymbols(elfPath);
+      const addr = symbols.get(sym);
+      if (addr === undefined) throw new Error(`${name}: no symbol ${sym}`);
+      return addr;
+    },
+  };
+}
+
 function readSymbols(elf: string): Map<string, number> {
   const out = execFileSync('avr-nm', [elf], { encoding: 'utf8' });
   const map = new Map<string, number>();
