@@ -57,6 +57,11 @@ export class Watchdog {
       this.writeWdtcsr(v);
       return true;
     };
+    // WDCE clears by itself four cycles after it was set.
+    cpu.readHooks[WDTCSR] = () => {
+      if (cpu.cycles > this.changeUntil) cpu.data[WDTCSR] &= ~WDCE;
+      return cpu.data[WDTCSR];
+    };
     cpu.onWatchdogReset = () => {
       this.wdrCount++;
       this.counterStart = cpu.cycles;
