@@ -1,0 +1,71 @@
+// Shared pieces of the OTA end-to-end tests: a simulated ATmega328P with the real bootloader
+// and a real example sketch, the CLI run in-process against it, and ways to look inside.
+import { vi } from 'vitest';
+import { decodeSuperblock, slotDataAddr, type Superblock } from '../../protocol/ts/index.ts';
+import { main } from '../../host/src/cli/main.ts';
+import { OtaClient } from '../../host/src/ota/client.ts';
+import { missingFirmware, sketchHex, startSimNode, type RunningSimNode, type SimNodeSetup } from '../../host/src/ota/sim-node.ts';
+import { openPort } from '../../host/src/transport/open.ts';
+import type { ByteLink } from '../../host/src/transport/link.ts';
+
+/** Null when the real firmware is built; otherwise why the e2e tests cannot run. */
+export const firmwareMissing = missingFirmware(['BlinkV1', 'BlinkV2']);
+
+export const hex = (name: string) => sketchHex(name)!;
+
+let n = 0;
+export function node(o: Partial<SimNodeSetup> = {}): RunningSimNode {
+  return startSimNode({ name: `e2e-${process.pid}-${n++}`, app: hex('BlinkV1'), ...o });
+}
+
+/** Runs the CLI in-process, capturing its output. */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string; json: () => Record<string, unknown> }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
+  try {
+    const code = await main(argv);
+    return { code, out, err, json: () => JSON.parse(out.trim().split('\n').pop()!) };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+/** Opens the node's port as the CLI does, runs `fn` with a client, closes. */
+export async function withNode<R>(port: string, fn: (c: OtaClient, link: ByteLink) => Promise<R>, wrap: (l: ByteLink) => ByteLink = (l) => l): Promise<R> {
+  const raw = await openPort(port, { baudRate: 115200 });
+  const link = wrap(raw);
+  const c = new OtaClient(link);
+  try {
+    return await fn(c, link);
+  } finally {
+    c.close();
+    await link.close();
+  }
+}
+
+/** Everything the node printed on its serial line while `sim` ran for `seconds` of simulated time. */
+export function serialText(sim: RunningSimNode, seconds: number): string {
+  let text = '';
+  const off = sim.node.uart.onData((b) => { text += Buffer.from(b).toString('latin1'); });
+  sim.node.runFor(seconds);
+  off();
+  return text;
+}
+
+export function superblock(sim: RunningSimNode): Superblock {
+  const sb = decodeSuperblock(sim.node.eeprom!.memory.subarray(0, 64));
+  if (!sb) throw new Error('the EEPROM is not formatted');
+  return sb;
+}
+
+export function slotBytes(sim: RunningSimNode, slot: number, length: number): Uint8Array {
+  const sb = superblock(sim);
+  const at = slotDataAddr(sb, slot);
+  return sim.node.eeprom!.memory.slice(at, at + length);
+}
+
+export const V1 = /v1|V1/;
+export const V2 = /v2|V2/;
