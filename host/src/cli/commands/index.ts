@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { inspectCommand } from './inspect.ts';
 import { packCommand } from './pack.ts';
+import { eepromCommand } from './eeprom.ts';
 import { portsCommand } from './ports.ts';
 import { infoCommand } from './info.ts';
 import { pushCommand } from './push.ts';
@@ -14,4 +15,4 @@ import { rebootCommand } from './reboot.ts';
 import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand];
+export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand, eepromCommand];
