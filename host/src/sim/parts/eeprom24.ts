@@ -10,16 +10,11 @@
 //   power cut before the STOP lands nothing.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chips } from '../../../../protocol/ts/chips.ts';
 import type { I2cDevice } from '../i2c-bus.ts';
 import type { Rng } from '../rng.ts';
 
 export type Eeprom24Model = '24LC256' | '24LC512' | '24LC1025';
-
-const MODELS: Record<Eeprom24Model, { size: number; pageSize: number }> = {
-  '24LC256': { size: 32 * 1024, pageSize: 64 },
-  '24LC512': { size: 64 * 1024, pageSize: 128 },
-  '24LC1025': { size: 128 * 1024, pageSize: 128 },
-};
 
 const BLOCK = 64 * 1024;
 const BLOCK_SELECT = 0x04;
@@ -83,7 +78,7 @@ export class Eeprom24 implements I2cDevice {
   private readonly file: string | undefined;
 
   constructor(opts: Eeprom24Options = {}) {
-    const model = MODELS[opts.model ?? '24LC256'];
+    const model = chips[opts.model ?? '24LC256'];
     this.size = opts.size ?? model.size;
     this.pageSize = opts.pageSize ?? model.pageSize;
     this.address = opts.address ?? 0x50;
