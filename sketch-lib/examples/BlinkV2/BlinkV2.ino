@@ -1,0 +1,28 @@
+// BlinkV2: the "after" image of the demo. Blinks the LED on D13 at 4 Hz, prints its banner,
+// and serves stageboot on the serial line so it can confirm a trial or be updated again.
+#include <StageBoot.h>
+
+#define NAME "BlinkV2"
+#define VERSION_TEXT "2.0.0"
+#define APP_VERSION 0x020000UL
+#define HALF_PERIOD_MS 125 // 4 Hz
+
+StageBoot sb(StageBoot::EEPROM_24LC256, 0x50);
+static unsigned long lastToggle;
+
+void setup() {
+  pinMode(LED_BUILTIN, OUTPUT);
+  Serial.begin(115200);
+  sb.begin(APP_VERSION);
+  Serial.print(F(NAME " " VERSION_TEXT));
+  Serial.println(sb.inTrial() ? F(" (trial: stageboot confirm keeps it)") : F(""));
+}
+
+void loop() {
+  sb.poll(Serial);
+  unsigned long now = millis();
+  if (now - lastToggle >= HALF_PERIOD_MS) {
+    lastToggle = now;
+    digitalWrite(LED_BUILTIN, !digitalRead(LED_BUILTIN));
+  }
+}

@@ -1,0 +1,73 @@
+// StageBoot: power-safe over-the-air updates for ATmega328P sketches with an I2C EEPROM.
+//
+//   #include <StageBoot.h>
+//   StageBoot sb(StageBoot::EEPROM_24LC256, 0x50);
+//   void setup() { Serial.begin(115200); sb.begin(0x010000); }
+//   void loop()  { sb.poll(Serial); /* your code, without long delay()s */ }
+//
+// The host (`stageboot push`) sends an image over the serial line; the library stores it in
+// the EEPROM and, on request, asks the stageboot bootloader to install it now, at the next
+// reset, or for a trial that reverts unless confirmed.
+//
+// Rules for the sketch:
+// - Call poll() at least every 5 ms while a transfer runs (64 serial bytes at 115200 baud):
+//   it never blocks longer than that. Use millis() instead of long delay()s.
+// - Do not print '~' (0x7E) on the serial line the library serves: it starts a frame.
+// - Wire for other I2C devices is fine between calls: the library runs its own TWI master at
+//   400 kHz and puts TWBR, TWSR and TWCR back after each EEPROM transaction. Wire slave mode
+//   on the same TWI is not supported. The EEPROM needs pull-ups that suit 400 kHz.
+// - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
+//   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
+// - Footprint: about 3 KiB of flash and 230 bytes of RAM (see README.md).
+#ifndef STAGEBOOT_H
+#define STAGEBOOT_H
+
+#include <Arduino.h>
+#include "stageboot_protocol.h"
+
+class StageBoot {
+public:
+  enum Chip : uint8_t { EEPROM_24LC256, EEPROM_24LC512, EEPROM_24LC1025 };
+  enum Mode : uint8_t { NOW = SB_ACT_NOW, NEXT_RESET = SB_ACT_NEXT_RESET, TRIAL = SB_ACT_TRIAL };
+
+  constexpr StageBoot(Chip chip, uint8_t i2cAddress = 0x50) : chip_(chip), addr_(i2cAddress) {}
+
+  // Reads the EEPROM layout (formats the EEPROM if it has none: about 50 ms) and finds out
+  // which image runs (a CRC of the flash: about 0.1 s). appVersion is this build's version
+  // (e.g. major << 16 | minor << 8 | patch); an image installed from a slot reports its
+  // header's. Returns false if the EEPROM does not answer.
+  bool begin(uint32_t appVersion = 0);
+
+  // Serves a serial link: reads what has arrived, answers, moves data to the EEPROM. Returns
+  // at once when there is nothing to do.
+  void poll(Stream &link);
+  // Background work only (for sketches that pass frames in with handleFrame).
+  void poll();
+  // One complete frame (0x7E ... CRC) from another transport, e.g. a radio's receive
+  // callback. The reply frame goes to `reply` in a single write(buf, len). Returns false when
+  // the node is busy and drops the frame (the host resends it).
+  bool handleFrame(const uint8_t *frame, uint8_t len, Print &reply);
+
+  // Ends a trial: the new image stays, the watchdog stops. True on success (or if already
+  // confirmed).
+  bool confirm();
+  // True while running a trial image that is not confirmed yet.
+  bool inTrial();
+  // Installs a STAGED slot (NOW and TRIAL reboot; TRIAL first saves the running image, which
+  // takes a few seconds of poll() calls). Returns a Status (SB_ST_OK ...).
+  uint8_t activate(uint8_t slot, Mode mode);
+
+  // This image's version (see begin()).
+  uint32_t version();
+  // Bootloader version word (major << 8 | minor); 0xFFFF when there is no stageboot bootloader.
+  uint16_t bootloaderVersion();
+  uint8_t slotCount();
+  // SB_SLOT_EMPTY / RECEIVING / STAGED / BAD; copies the slot's image header if hdr is given.
+  uint8_t slotState(uint8_t slot, sb_image_header *hdr = nullptr);
+
+private:
+  Chip chip_;
+  uint8_t addr_;
+};
+
+#endif
