@@ -1,0 +1,137 @@
+// Test helpers for the bootloader: build it and the banner test applications, lay out an EEPROM
+// with a staged image, and run a simulated node with the real bootloader hex.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SimNode, Eeprom24, type Eeprom24Model } from '../../host/src/sim/index.ts';
+import { parseIhex } from '../../host/src/formats/ihex.ts';
+import {
+  BootState, SlotState, chips, encodeRecord, encodeSuperblock, makeHeader, planLayout, recordAddrs,
+  type BootRecord, type ImageHeader, type Superblock,
+} from '../../protocol/ts/index.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const OUT = join(ROOT, 'build', 'test-firmware');
+export const SIG_328P = Uint8Array.of(0x1e, 0x95, 0x0f);
+export type Mhz = 16 | 8;
+
+let built = false;
+/** Builds the bootloader (both clocks) and the banner applications, once per process. */
+export function buildAll(): void {
+  if (built) return;
+  execFileSync('make', ['-s', '-C', join(ROOT, 'bootloader'), `OUT=${join(OUT, 'bootloader')}`, 'all'], { stdio: 'pipe' });
+  execFileSync('make', ['-s', '-C', join(ROOT, 'test/firmware/apps'), `OUT=${join(OUT, 'apps')}`], { stdio: 'pipe' });
+  built = true;
+}
+
+export function bootloaderHex(mhz: Mhz): string {
+  buildAll();
+  return readFileSync(join(OUT, 'bootloader', `stageboot_atmega328p_${mhz}mhz.hex`), 'latin1');
+}
+
+/** The application's flash bytes from address 0 (a test app is one contiguous segment). */
+export function appImage(name: string, mhz: Mhz): Uint8Array {
+  buildAll();
+  const img = parseIhex(readFileSync(join(OUT, 'apps', `banner_${name}_${mhz}mhz.hex`), 'latin1'));
+  const end = Math.max(...img.segments.map((s) => s.address + s.data.length));
+  const out = new Uint8Array(end).fill(0xff);
+  for (const s of img.segments) out.set(s.data, s.address);
+  return out;
+}
+
+/** Fuses of the build: BOOTRST programmed, boot section where the bootloader starts. */
+export function bootFuses(hex: string): { high: number } {
+  const start = Math.min(...parseIhex(hex).segments.map((s) => s.address));
+  const bootsz = { 0x7000: 0, 0x7800: 1, 0x7c00: 2, 0x7e00: 3 }[start];
+  if (bootsz === undefined) throw new Error(`bootloader starts at 0x${start.toString(16)}`);
+  return { high: 0xd8 | (bootsz << 1) };
+}
+
+export interface Layout {
+  sb: Superblock;
+  pitch: number;
+}
+
+export function format(e: Eeprom24, model: Eeprom24Model): Layout {
+  const sb = planLayout(chips[model]!);
+  e.memory.fill(0xff);
+  e.memory.set(encodeSuperblock(sb), 0);
+  return { sb, pitch: sb.recPitch };
+}
+
+export function bootRecord(r: Partial<BootRecord>): BootRecord {
+  return {
+    seq: 1, state: BootState.IDLE, flags: 0, slot: 0xff, current: 0xff, backup: 0xff, result: 0, attempts: 0,
+    reserved: new Uint8Array(3), crc: 0, ...r,
+  } as BootRecord;
+}
+
+/** Writes a boot record into copy `which` (0 = A, 1 = B). */
+export function writeBoot(e: Eeprom24, l: Layout, r: Partial<BootRecord>, which: 0 | 1 = 0): void {
+  e.memory.set(encodeRecord('BootRecord', bootRecord(r)), recordAddrs(l.pitch, 'boot')[which]);
+}
+
+export function readBoot(e: Eeprom24, l: Layout): { a: Uint8Array; b: Uint8Array } {
+  const [a, b] = recordAddrs(l.pitch, 'boot');
+  return { a: e.memory.slice(a, a + 16), b: e.memory.slice(b, b + 16) };
+}
+
+/** Stages `payload` in slot `slot` (record copy A), optionally with a doctored header. */
+export function stage(e: Eeprom24, l: Layout, slot: number, payload: Uint8Array,
+  opts: { header?: Partial<ImageHeader>; state?: number; seq?: number; data?: Uint8Array; appVersion?: number } = {}): ImageHeader {
+  const header = { ...makeHeader(payload, { signature: SIG_328P, appVersion: opts.appVersion ?? 0 }), ...opts.header };
+  const dataAddr = l.sb.dataStart + slot * l.sb.slotSize;
+  const rec = {
+    seq: opts.seq ?? 1, state: opts.state ?? SlotState.STAGED, reserved: 0, dataAddr, capacity: l.sb.slotSize,
+    progress: payload.length, header, crc: 0,
+  };
+  e.memory.set(encodeRecord('SlotRecord', rec as never), recordAddrs(l.pitch, slot)[0]);
+  e.memory.set(opts.data ?? payload, dataAddr);
+  return header;
+}
+
+export interface NodeOpts {
+  mhz?: Mhz;
+  model?: Eeprom24Model;
+  app?: Uint8Array;
+  seed?: number;
+}
+
+/** A powered-off node with the bootloader, an application and a formatted EEPROM. */
+export function makeNode(o: NodeOpts = {}) {
+  const mhz = o.mhz ?? 16;
+  const hex = bootloaderHex(mhz);
+  const model = o.model ?? '24LC256';
+  const eeprom = new Eeprom24({ model });
+  const node = new SimNode({
+    clockHz: mhz * 1e6, baud: mhz === 16 ? 115200 : 57600, fuses: bootFuses(hex), eeprom, seed: o.seed, powered: false,
+  });
+  node.loadHex(hex);
+  if (o.app) node.loadFlash(o.app, 0);
+  const layout = format(eeprom, model);
+  let text = '';
+  node.uart.onData((b) => (text += Buffer.from(b).toString('latin1')));
+  return {
+    node, eeprom, layout, mhz,
+    /** Everything the node sent since the last call. */
+    take(): string {
+      const t = text;
+      text = '';
+      return t;
+    },
+  };
+}
+
+/** Runs until the node prints "APP <n>" (returns n) or the time runs out (returns null). */
+export function runUntilApp(node: SimNode, take: () => string, seconds: number): number | null {
+  let seen = '';
+  let version: number | null = null;
+  node.runUntil(() => {
+    seen += take();
+    const m = /APP (\d+)\n/.exec(seen);
+    if (m) version = Number(m[1]);
+    return version !== null;
+  }, seconds * node.clockHz, 4096);
+  return version;
+}
