@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { inspectCommand } from './inspect.ts';
 import { packCommand } from './pack.ts';
 import { eepromCommand } from './eeprom.ts';
+import { simCommand } from './sim.ts';
 import { portsCommand } from './ports.ts';
 import { infoCommand } from './info.ts';
 import { pushCommand } from './push.ts';
@@ -15,4 +16,4 @@ import { rebootCommand } from './reboot.ts';
 import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand, eepromCommand];
+export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand, eepromCommand, simCommand];

@@ -12,6 +12,9 @@
 
 import type { SimNode } from '../node.ts';
 
+/** Smallest stretch a paced runner simulates at once. */
+const MIN_PACED_SECONDS = 1e-3;
+
 export interface RunnerOptions {
   /** Simulated seconds per wall-clock second; Infinity (default) runs as fast as possible. */
   speed?: number;
@@ -127,7 +130,9 @@ export class SimRunner {
         this.anchor = { wallMs: performance.now(), simSeconds: node.seconds + this.maxLagSeconds };
         behind = this.maxLagSeconds;
       }
-      if (behind <= 0) return Math.max(1, Math.min(20, (-behind / this.speed) * 1000));
+      // Chasing the wall clock in tiny slices would spin a core: wait until a whole
+      // millisecond of simulated time is due (timers have ~1 ms granularity anyway).
+      if (behind < MIN_PACED_SECONDS) return Math.max(1, Math.min(20, ((MIN_PACED_SECONDS - behind) / this.speed) * 1000));
       budget = Math.min(budget, Math.ceil(behind * node.clockHz));
     }
     this.byteArrived = false;
