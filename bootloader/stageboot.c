@@ -507,8 +507,7 @@ __attribute__((naked, used)) static void chunk_apply(void)
       /* check: the slot to install, all before any erase. r24 := 0 if it may be installed,
          else the BootResult. Pass 1 is the last check. */
       "check:\n"
-      "    ldd   r23, Y+%[slot]\n" /* slot record A at 128 * (3 + 2 * slot) */
-      "    lsl   r23\n"
+      "    ldd   r23, Y+%[slot]\n" /* slot record A at 128 * (3 + 2 * slot) = 0x180 + 0x100 * slot */
       "    inc   r23\n"
       "    ldi   r22, 0x80\n"
       "    movw  r26, r28\n"

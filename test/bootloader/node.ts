@@ -135,3 +135,12 @@ export function runUntilApp(node: SimNode, take: () => string, seconds: number):
   }, seconds * node.clockHz, 4096);
   return version;
 }
+
+/** Runs until the node's output matches `re` (true) or the time runs out (false). */
+export function runUntilText(node: SimNode, take: () => string, re: RegExp, seconds: number): boolean {
+  let seen = '';
+  return node.runUntil(() => {
+    seen += take();
+    return re.test(seen);
+  }, seconds * node.clockHz, 4096);
+}
