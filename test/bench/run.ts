@@ -56,20 +56,35 @@ function status(r: Row): string {
 }
 
 function table(rows: Row[]): string {
+  // Conditions go to numbered notes under the table so the columns stay readable.
+  const notes: string[] = [];
+  const noteRef = (n: string | undefined) => {
+    if (!n) return '';
+    let i = notes.indexOf(n);
+    if (i < 0) i = notes.push(n) - 1;
+    return ` [${i + 1}]`;
+  };
   const head = ['figure', 'value', 'limit / anchor', 'ratio', 'claim'];
   const body = rows.map((r) => {
     const ratio = ratioOf(r);
     return [
-      `${r.what}${r.note ? ` [${r.note}]` : ''}`,
+      `${r.what}${noteRef(r.note)}`,
       fmt(r.value, r.unit),
       r.anchor ? `${fmt(r.anchor.value, r.unit)} (${r.anchor.label})` : '-',
-      ratio === undefined ? '-' : `${ratio.toFixed(2)}x${r.ratio === 'anchor/value' ? ' (anchor/value)' : ''}`,
+      ratio === undefined ? '-' : `${ratio.toFixed(2)}x${r.ratio === 'anchor/value' ? '*' : ' '}`,
       status(r),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join('\n');
+  return [
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('-|-'),
+    ...body.map(line),
+    '',
+    'ratio = value / anchor; * = anchor / value (durations), so above 1 means faster than the anchor.',
+    ...notes.map((n, i) => `[${i + 1}] ${n}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,59 @@
+// The baseline every serial-upload claim is judged against: the stock Optiboot bootloader
+// (rebuilt from the Arduino core's source) receiving a 29 KiB sketch from the real avrdude 7.1,
+// through `stageboot sim --pty` at real-time pace, 115200 baud. avrdude's own Writing/Reading
+// bars give the times; the anchor is the wire limit, image bytes x 10 bits / 115200.
+// The project's bootloader must upload at least 1.3x faster than this (OPTIBOOT_TARGET).
+import { readFileSync } from 'node:fs';
+import { parseIhex } from '../../host/src/formats/ihex.ts';
+import { uploadWithAvrdude } from '../e2e/avrdude.ts';
+import { SimCli } from '../e2e/sim-cli.ts';
+import { buildTestFirmware } from '../firmware/build.ts';
+import type { Figure } from './figure.ts';
+
+export const title = 'Optiboot + avrdude baseline (real-time pty)';
+
+const BAUD = 115200;
+/** How much faster than Optiboot the project's serial upload must be. */
+export const OPTIBOOT_TARGET = 1.3;
+
+export interface OptibootBaseline {
+  bytes: number;
+  baud: number;
+  writeSeconds: number;
+  readSeconds: number;
+  /** bytes x 10 / baud: the time the bytes alone take on the wire. */
+  wireSeconds: number;
+}
+
+let cached: Promise<OptibootBaseline> | undefined;
+
+/** Measured once per process; other bench modules anchor their figures on it. */
+export function optibootBaseline(): Promise<OptibootBaseline> {
+  cached ??= measure();
+  return cached;
+}
+
+async function measure(): Promise<OptibootBaseline> {
+  const fw = buildTestFirmware();
+  const bytes = parseIhex(readFileSync(fw.big, 'utf8')).segments.reduce((n, s) => n + s.data.length, 0);
+  const sim = await SimCli.start(['--bootloader', fw.optiboot, '--baud', String(BAUD)]);
+  try {
+    const r = await uploadWithAvrdude(sim.pty, fw.big, BAUD);
+    if (r.code !== 0 || r.verifiedBytes !== bytes || r.writeSeconds === undefined || r.readSeconds === undefined) {
+      throw new Error(`avrdude upload failed (exit ${r.code}):\n${r.output}`);
+    }
+    return { bytes, baud: BAUD, writeSeconds: r.writeSeconds, readSeconds: r.readSeconds, wireSeconds: (bytes * 10) / BAUD };
+  } finally {
+    await sim.stop();
+  }
+}
+
+export async function figures(): Promise<Figure[]> {
+  const b = await optibootBaseline();
+  const note = `${b.bytes.toLocaleString('en-US')} B sketch, ${b.baud} baud, avrdude 7.1 via pty`;
+  const wire = { value: b.wireSeconds, label: 'wire limit, bytes x 10 / baud' };
+  return [
+    { id: 'optiboot.write', what: 'Optiboot upload (avrdude write)', value: b.writeSeconds, unit: 's', anchor: wire, ratio: 'anchor/value', note },
+    { id: 'optiboot.read', what: 'Optiboot read-back verify (avrdude read)', value: b.readSeconds, unit: 's', anchor: wire, ratio: 'anchor/value', note },
+  ];
+}
