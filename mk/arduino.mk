@@ -62,25 +62,26 @@ CXXFLAGS := -c -g -Os -w -std=gnu++11 -fpermissive -fno-exceptions -ffunction-se
 ASFLAGS  := -c -g -x assembler-with-cpp -flto -MMD -MP
 LDFLAGS  := -w -Os -g -flto -fuse-linker-plugin -Wl,--gc-sections -mmcu=$(MCU)
 
-# Sources: core (minus USB-only files the 328P never links anyway), libraries (recursively one
-# level, for Wire's utility/), sketch.
-src_in = $(wildcard $(1)/*.c $(1)/*.cpp $(1)/*.S $(1)/utility/*.c $(1)/utility/*.cpp $(1)/utility/*.S)
-CORE_SRCS   := $(wildcard $(CORE_DIR)/*.c $(CORE_DIR)/*.cpp $(CORE_DIR)/*.S)
-SKETCH_SRCS := $(wildcard $(SKETCH)/*.c $(SKETCH)/*.cpp $(SKETCH)/*.S)
+# Sources. A library in the 1.5 layout (src/) is compiled recursively; a flat one compiles its
+# root and utility/, as the IDE does. Every list is sorted (GNU make 4.3+ sorts wildcard), so the
+# link order, and so the hex, never depends on the file system's directory order.
+src_exts   = $(foreach e,c cpp S,$(wildcard $(1)/*.$(e)))
+src_tree   = $(sort $(shell find $(1) -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.S' \) 2>/dev/null))
+lib_srcs   = $(if $(filter %/src,$(1)),$(call src_tree,$(1)),$(sort $(call src_exts,$(1)) $(call src_exts,$(1)/utility)))
+CORE_SRCS   := $(call src_exts,$(CORE_DIR))
+SKETCH_SRCS := $(call src_exts,$(SKETCH))
 
-# Object naming: core objects under obj/core, each library under obj/lib/<basename>, sketch
-# under obj/sketch. The mapping keeps the sub-path so utility/twi.c cannot clash with a twi.c.
-core_obj   = $(patsubst $(CORE_DIR)/%,$(OBJ)/core/%.o,$(1))
-CORE_OBJS  := $(call core_obj,$(CORE_SRCS))
+# Objects: core under obj/core, each library under obj/lib/<name>, the sketch under obj/sketch;
+# the sub-path is kept so utility/twi.c cannot clash with another twi.c.
+lib_name   = $(notdir $(patsubst %/src,%,$(1)))
+CORE_OBJS  := $(patsubst $(CORE_DIR)/%,$(OBJ)/core/%.o,$(CORE_SRCS))
 define lib_rules
-LIB_OBJS += $(patsubst $(1)/%,$(OBJ)/lib/$(2)/%.o,$(call src_in,$(1)))
-$(OBJ)/lib/$(2)/%.c.o: $(1)/%.c | $(OBJ)/lib/$(2)/utility ; $$(CC) $$(CFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
-$(OBJ)/lib/$(2)/%.cpp.o: $(1)/%.cpp | $(OBJ)/lib/$(2)/utility ; $$(CXX) $$(CXXFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
-$(OBJ)/lib/$(2)/%.S.o: $(1)/%.S | $(OBJ)/lib/$(2)/utility ; $$(CC) $$(ASFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
-$(OBJ)/lib/$(2)/utility: ; @mkdir -p $$@
+LIB_OBJS += $(patsubst $(1)/%,$(OBJ)/lib/$(2)/%.o,$(call lib_srcs,$(1)))
+$(OBJ)/lib/$(2)/%.c.o: $(1)/%.c $$(FLAGS_STAMP) ; @mkdir -p $$(@D) && $$(CC) $$(CFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
+$(OBJ)/lib/$(2)/%.cpp.o: $(1)/%.cpp $$(FLAGS_STAMP) ; @mkdir -p $$(@D) && $$(CXX) $$(CXXFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
+$(OBJ)/lib/$(2)/%.S.o: $(1)/%.S $$(FLAGS_STAMP) ; @mkdir -p $$(@D) && $$(CC) $$(ASFLAGS) $$(DEFS) $$(INCLUDES) $$< -o $$@
 endef
 LIB_OBJS :=
-$(foreach d,$(LIB_SRC_DIRS),$(eval $(call lib_rules,$(d),$(notdir $(patsubst %/src,%,$(d))))))
 SKETCH_OBJS := $(OBJ)/sketch/$(NAME).ino.cpp.o $(patsubst $(SKETCH)/%,$(OBJ)/sketch/%.o,$(SKETCH_SRCS))
 
 ELF := $(BUILD)/$(NAME).elf
@@ -98,6 +99,8 @@ FLAGS_STAMP := $(BUILD)/.flags
 FLAGS_NOW   := $(MCU) $(F_CPU) $(BOARD) $(LIBS) $(EXTRA_FLAGS) $(CFLAGS) $(CXXFLAGS)
 $(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW)" ] || echo "$(FLAGS_NOW)" > $(FLAGS_STAMP))
 
+$(foreach d,$(LIB_SRC_DIRS),$(eval $(call lib_rules,$(d),$(call lib_name,$(d)))))
+
 # The core goes through an archive as in the IDE, so unused core objects stay out of the link.
 $(OBJ)/core.a: $(CORE_OBJS)
 	@rm -f $@
@@ -111,29 +114,30 @@ size: $(ELF)
 	@$(SIZE) $<
 
 # The IDE's only preprocessing we keep: the Arduino.h include and a #line back to the .ino.
-$(OBJ)/sketch/$(NAME).ino.cpp: $(INO) | $(OBJ)/sketch
-	@{ echo '#include <Arduino.h>'; echo '#line 1 "$(NAME).ino"'; cat $<; } > $@
+$(OBJ)/sketch/$(NAME).ino.cpp: $(INO)
+	@mkdir -p $(@D) && { echo '#include <Arduino.h>'; echo '#line 1 "$(NAME).ino"'; cat $<; } > $@
 
 $(OBJ)/sketch/$(NAME).ino.cpp.o: $(OBJ)/sketch/$(NAME).ino.cpp $(FLAGS_STAMP)
 	$(CXX) $(CXXFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-$(OBJ)/sketch/%.c.o: $(SKETCH)/%.c $(FLAGS_STAMP) | $(OBJ)/sketch
+$(OBJ)/sketch/%.c.o: $(SKETCH)/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-$(OBJ)/sketch/%.cpp.o: $(SKETCH)/%.cpp $(FLAGS_STAMP) | $(OBJ)/sketch
+$(OBJ)/sketch/%.cpp.o: $(SKETCH)/%.cpp $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-$(OBJ)/sketch/%.S.o: $(SKETCH)/%.S $(FLAGS_STAMP) | $(OBJ)/sketch
+$(OBJ)/sketch/%.S.o: $(SKETCH)/%.S $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(ASFLAGS) $(DEFS) $(INCLUDES) $< -o $@
 
-$(OBJ)/core/%.c.o: $(CORE_DIR)/%.c $(FLAGS_STAMP) | $(OBJ)/core
+$(OBJ)/core/%.c.o: $(CORE_DIR)/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-$(OBJ)/core/%.cpp.o: $(CORE_DIR)/%.cpp $(FLAGS_STAMP) | $(OBJ)/core
+$(OBJ)/core/%.cpp.o: $(CORE_DIR)/%.cpp $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-$(OBJ)/core/%.S.o: $(CORE_DIR)/%.S $(FLAGS_STAMP) | $(OBJ)/core
+$(OBJ)/core/%.S.o: $(CORE_DIR)/%.S $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(ASFLAGS) $(DEFS) $(INCLUDES) $< -o $@
-
-$(LIB_OBJS): $(FLAGS_STAMP)
-
-$(OBJ)/sketch $(OBJ)/core:
-	@mkdir -p $@
 
 clean:
 	rm -rf $(BUILD)
