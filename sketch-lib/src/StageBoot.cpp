@@ -30,11 +30,19 @@ bool StageBoot::begin(uint32_t appVersion) {
   return sb_begin(size, page, appVersion, (uint16_t)__data_load_end) == SB_ST_OK;
 }
 
+// millis() (low bits) when the last byte arrived: a partial frame older than IDLE_MS is dropped.
+static uint8_t lastRx;
+#define IDLE_MS 3
+
 void StageBoot::poll(Stream &link) {
   sb_service();
   while (sb_wants_bytes()) {
     int c = link.read();
-    if (c < 0) break;
+    if (c < 0) {
+      if ((uint8_t)((uint8_t)millis() - lastRx) > IDLE_MS) sb_idle(&link);
+      break;
+    }
+    lastRx = (uint8_t)millis();
     sb_feed((uint8_t)c, &link);
   }
 }
@@ -47,6 +55,9 @@ bool StageBoot::handleFrame(const uint8_t *frame, uint8_t len, Print &reply) {
   sb_service();
   if (!sb_wants_bytes()) return false;
   while (len--) sb_feed(*frame++, &reply);
+  // A packet is a whole frame: nothing of it may wait for the next packet.
+  while (sb_idle(&reply)) {
+  }
   return true;
 }
 

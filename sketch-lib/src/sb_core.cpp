@@ -69,16 +69,21 @@ uint8_t sb_dec_push(sb_decoder *d, uint8_t b) {
   return dec_scan(d);
 }
 
-uint8_t sb_dec_next(sb_decoder *d) {
-  uint8_t total = d->buf[1] + SB_FRAME_OVERHEAD;
-  d->n -= total;
-  memmove(d->buf, d->buf + total, d->n);
-  // Bytes behind a frame only survive a rescan; they need not start with SOF.
-  uint8_t i = 0;
+// Drops `skip` bytes, then everything up to the next SOF, and scans again.
+static uint8_t dec_drop(sb_decoder *d, uint8_t skip) {
+  uint8_t i = skip;
   while (i < d->n && d->buf[i] != SB_FRAME_SOF) i++;
   d->n -= i;
   memmove(d->buf, d->buf + i, d->n);
   return dec_scan(d);
+}
+
+uint8_t sb_dec_next(sb_decoder *d) {
+  return dec_drop(d, d->buf[1] + SB_FRAME_OVERHEAD);
+}
+
+uint8_t sb_dec_idle(sb_decoder *d) {
+  return d->n ? dec_drop(d, 1) : 0;
 }
 
 uint8_t sb_frame_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {

@@ -38,6 +38,9 @@ typedef struct {
 uint8_t sb_dec_push(sb_decoder *d, uint8_t b);
 // Consumes the frame at the front; returns 1 if the bytes held behind it complete another.
 uint8_t sb_dec_next(sb_decoder *d);
+// The line went quiet with a partial frame held (a stray SOF with a plausible length would
+// otherwise wait for bytes of later frames): drop its SOF and rescan. Returns 1 on a frame.
+uint8_t sb_dec_idle(sb_decoder *d);
 
 // Writes SOF, length, type, seq and the CRC around a payload already at f + SB_FRAME_HEADER.
 // Returns the frame's total length.

@@ -24,7 +24,7 @@
 #define PB_BOOT ((sb_boot_record *)pbuf())
 #define IN_USE (SB_ROLE_PENDING | SB_ROLE_BACKUP)
 
-enum { PB_FREE, PB_CHUNK, PB_PERSIST };
+enum { PB_FREE, PB_CHUNK, PB_PERSIST, PB_ACK };
 // Steps in order: a job mostly moves to the next one.
 enum { J_NONE, J_PERSIST, J_BACKUP_REC, J_COPY, J_CRC, J_MARK, J_ACTIVATE };
 
@@ -200,18 +200,18 @@ static void pump(uint8_t wait) {
       if (e) S.pbLen = 0; // given up: the host resends the chunk
       S.pbOff += n;
     }
-    uint8_t st = SB_ST_EEPROM_ERROR;
-    if (S.pbLen) {
-      sb_ack_mark(&S.cum, &S.sel, S.pbChunk);
-      st = SB_ST_OK;
-    }
-    S.pbMode = progressNow() >= S.xSaved + SB_PERSIST_BYTES ? PB_PERSIST : PB_FREE;
-    sendAck(S.pbOut, S.pb, S.pbSeq, st);
+    if (S.pbLen) sb_ack_mark(&S.cum, &S.sel, S.pbChunk);
+    S.pbMode = progressNow() >= S.xSaved + SB_PERSIST_BYTES ? PB_PERSIST : PB_ACK;
   }
   if (S.pbMode == PB_PERSIST) {
     if (!wait && !sbio_ready()) return;
     persist();
+  }
+  // The ACK goes out only once the page buffer is free again: it lets the host send one more
+  // frame, and that frame must not wait in the 64-byte serial ring behind a held one.
+  if (S.pbMode) {
     S.pbMode = PB_FREE;
+    sendAck(S.pbOut, S.pb, S.pbSeq, S.pbLen ? SB_ST_OK : SB_ST_EEPROM_ERROR);
   }
 }
 
@@ -632,6 +632,12 @@ uint8_t sb_wants_bytes(void) {
 
 void sb_feed(uint8_t b, void *out) {
   if (sb_dec_push(&S.dec, b)) run(out);
+}
+
+uint8_t sb_idle(void *out) {
+  if (S.held || S.job) return 0;
+  if (sb_dec_idle(&S.dec)) run(out);
+  return S.dec.n != 0;
 }
 
 void sb_service(void) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACK_WINDOW, FRAME_SOF } from '../../protocol/generated/protocol.ts';
 import { crc16, crc32 } from '../../protocol/ts/crc.ts';
-import { encodeFrame, FrameDecoder } from '../../protocol/ts/frame.ts';
+import { encodeFrame, FrameDecoder, type Frame } from '../../protocol/ts/frame.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const harness = join(root, 'sketch-lib/build/host/vectors');
@@ -95,8 +95,8 @@ describe('sketch-lib C core against the TypeScript codecs on random input', () =
     });
   });
 
-  it('finds the same frames as FrameDecoder in streams with garbage, lost and flipped bytes', () => {
-    const streams: Uint8Array[] = [];
+  it('finds the same frames as FrameDecoder in streams with garbage, lost and flipped bytes, and idle gaps', () => {
+    const streams: number[][] = [];
     for (let s = 0; s < 200; s++) {
       const parts: number[] = [];
       for (let k = 0; k < 6; k++) {
@@ -105,13 +105,24 @@ describe('sketch-lib C core against the TypeScript codecs on random input', () =
         if (fault === 0) frame.splice(rand(frame.length), 1); // a lost byte
         if (fault === 1) frame[rand(frame.length)] ^= 1 << rand(8); // a flipped bit
         if (fault === 2) parts.push(...bytes(rand(8)), FRAME_SOF, rand(256)); // noise with a false SOF
+        if (fault === 3) parts.push(-1); // the line goes quiet here
         parts.push(...frame);
       }
-      streams.push(Uint8Array.from(parts));
+      if (rand(2)) parts.push(-1);
+      streams.push(parts);
     }
-    const got = ask(streams.map((s) => `decode ${hex(s)}`));
+    const got = ask(streams.map((s) => `decode ${s.map((b) => (b < 0 ? '.' : b.toString(16).padStart(2, '0'))).join('')}`));
     streams.forEach((s, i) => {
-      const want = new FrameDecoder(NODE_MAX_PAYLOAD).push(s).map((f) => `${f.type.toString(16)} ${f.seq.toString(16)} ${hex(f.payload)}`);
+      const dec = new FrameDecoder(NODE_MAX_PAYLOAD);
+      const frames: Frame[] = [];
+      let run: number[] = [];
+      for (const b of [...s, -2]) {
+        if (b >= 0) { run.push(b); continue; }
+        frames.push(...dec.push(Uint8Array.from(run)));
+        run = [];
+        if (b === -1) frames.push(...dec.idle());
+      }
+      const want = frames.map((f) => `${f.type.toString(16)} ${f.seq.toString(16)} ${hex(f.payload)}`);
       expect(got[i]).toBe(want.length ? want.join(';') : 'none');
     });
   });

@@ -5,6 +5,7 @@
 //   crc16 HEX | crc32 HEX                 -> hex CRC
 //   frame TYPE SEQ HEX                    -> the encoded frame, hex
 //   decode HEX                            -> "type seq payload" of each frame found, ';'-separated
+//                                            ('.' in HEX: the line goes idle there)
 //   header HEX                            -> valid | bad
 //   plan SIZE PAGE SLOTS                  -> pitch dataStart slotSize superblock-hex | refused
 //   pick KIND A-HEX B-HEX                 -> winner(A|B|none) nextSeq writeTo(A|B)
@@ -66,12 +67,19 @@ int main() {
     } else if (cmd == "decode") {
       std::string h;
       in >> h;
-      std::vector<uint8_t> d = unhex(h);
       sb_decoder dec;
       dec.n = 0;
       std::string res;
-      for (uint8_t b : d) {
-        if (!sb_dec_push(&dec, b)) continue;
+      for (size_t i = 0; i < h.size();) {
+        uint8_t got;
+        if (h[i] == '.') {
+          got = sb_dec_idle(&dec);
+          i++;
+        } else {
+          got = sb_dec_push(&dec, (uint8_t)std::stoul(h.substr(i, 2), nullptr, 16));
+          i += 2;
+        }
+        if (!got) continue;
         do {
           snprintf(out, sizeof out, "%x %x ", dec.buf[2], dec.buf[3]);
           res += (res.empty() ? "" : ";") + std::string(out) + hex(dec.buf + SB_FRAME_HEADER, dec.buf[1]);
