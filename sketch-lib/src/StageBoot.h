@@ -35,7 +35,8 @@ public:
   // Reads the EEPROM layout (formats the EEPROM if it has none: about 50 ms) and finds out
   // which image runs (a CRC of the flash: about 0.1 s). appVersion is this build's version
   // (e.g. major << 16 | minor << 8 | patch); an image installed from a slot reports its
-  // header's. Returns false if the EEPROM does not answer.
+  // header's. Stops the watchdog unless a trial runs (enable your own after begin()).
+  // Returns false if the EEPROM does not answer.
   bool begin(uint32_t appVersion = 0);
 
   // Serves a serial link: reads what has arrived, answers, moves data to the EEPROM. Returns

@@ -674,7 +674,10 @@ uint8_t sb_begin(uint32_t chipSize, uint8_t pageSize, uint32_t appVersion, uint1
 
   // The running image came from the slot `current` names if that slot's payload is our flash.
   sb_image_header *h = &PB_REC->header;
-  uint8_t cur = (bootLoad(), PB_BOOT->current);
+  // A watchdog left running by our own REBOOT/ACTIVATE (WDRF keeps it on after the reset)
+  // would reset the sketch forever; only a trial keeps it, as the bootloader armed it.
+  if (bootLoad() != SB_BOOT_TRIAL) sbio_watchdog_off();
+  uint8_t cur = PB_BOOT->current;
   if (cur < S.slots && recLoad(cur + 1) == SB_SLOT_STAGED && h->length <= sbio_app_max() &&
       flashCrc((uint16_t)h->length) == h->payloadCrc) {
     S.appLen = (uint16_t)h->length;

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SimNode } from '../../host/src/sim/index.ts';
+import { Eeprom24, SimNode } from '../../host/src/sim/index.ts';
 import {
   ActivateMode, BootState, Msg, NO_SLOT, REPLY_BIT, SlotState, Status, decodeRecord, decodeStruct, decodeSuperblock,
-  encodeFrame, encodeHeader, encodeStruct, FrameDecoder, makeHeader, crc32, recordAddrs, pickRecord,
+  encodeFrame, encodeHeader, encodeRecord, encodeStruct, FrameDecoder, makeHeader, crc32, recordAddrs, pickRecord, ImageFlag,
+  BootFlag, BootResult,
   type Frame, type ImageHeader, type SlotRecord,
 } from '../../protocol/ts/index.ts';
 
@@ -19,16 +20,19 @@ const CHUNK = 64;
 let hexText = '';
 let imageLen = 0;
 
+let hex512 = '';
+
 beforeAll(() => {
-  execFileSync('make', ['-s', '-C', join(root, 'sketch-lib'), 'SerialNode'], { stdio: 'pipe' });
+  execFileSync('make', ['-s', '-C', join(root, 'sketch-lib'), 'SerialNode', 'SerialNode-24LC512'], { stdio: 'pipe' });
   hexText = readFileSync(join(root, 'sketch-lib/build/SerialNode/SerialNode.hex'), 'utf8');
+  hex512 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC512/SerialNode.hex'), 'utf8');
 }, 120_000);
 
 /** A SerialNode on a fresh board; BOOTRST unprogrammed (no bootloader), 512-byte boot section. */
-function boot(eeprom?: SimNode['eeprom']): Session {
+function boot(eeprom?: Eeprom24, hex = hexText): Session {
   const node = new SimNode({ fuses: { high: 0xdf }, ...(eeprom ? { eeprom } : {}) });
-  node.loadHex(hexText);
-  imageLen = lastAddress(hexText);
+  node.loadHex(hex);
+  imageLen = lastAddress(hex);
   node.reset('power');
   return new Session(node);
 }
@@ -137,6 +141,12 @@ class Session {
       if (!got) for (const c of inflight.keys()) this.data(c, payload.subarray(c * CHUNK, (c + 1) * CHUNK)); // timeout: resend
     }
     return { cumulative, seconds: this.node.seconds - t0 };
+  }
+
+  /** The newest valid boot record, read straight from the simulated EEPROM. */
+  bootRecord() {
+    const mem = this.node.eeprom!.memory;
+    return pickRecord(decodeRecord('BootRecord', mem.subarray(128, 144)), decodeRecord('BootRecord', mem.subarray(256, 272))).record;
   }
 
   /** The newest valid slot record, read straight from the simulated EEPROM. */
@@ -299,5 +309,43 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     expect(s.status(0x55)).toBe(Status.UNKNOWN_TYPE);
     expect(s.status(Msg.SLOT, new Uint8Array(3))).toBe(Status.BAD_FRAME);
     expect(decodeSuperblock(s.node.eeprom!.memory.subarray(0, 28))?.slotCount).toBe(1);
+  });
+});
+
+describe('StageBoot trial activation (SerialNode-24LC512: two slots)', () => {
+  it('saves its own flash as the backup, marks the trial PENDING, reboots, and confirms a trial', () => {
+    const s = boot(new Eeprom24({ model: '24LC512' }), hex512);
+    expect(s.info()).toMatchObject({ chipSize: 65536, pageSize: 128, slotCount: 2 });
+    const { payload, header } = image(3000, 10);
+    s.begin(header);
+    s.push(payload);
+    expect(s.status(Msg.END, Uint8Array.of(0), 1)).toBe(Status.OK);
+    const resets = s.node.resets.length;
+    // The reply comes after the copy of ~10 KB of flash and its CRC from the EEPROM.
+    expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.TRIAL), 5)).toBe(Status.OK);
+    s.node.runFor(0.1);
+    expect(s.node.resets.slice(resets).map((r) => r.cause)).toEqual(['watchdog']);
+    expect(s.bootRecord()).toMatchObject({ state: BootState.PENDING, flags: BootFlag.TRIAL, slot: 0, backup: 1 });
+    const backup = s.slotRecord(1)!;
+    const own = s.node.flash.subarray(0, imageLen);
+    expect(backup).toMatchObject({ state: SlotState.STAGED, progress: imageLen });
+    expect(backup.header).toMatchObject({ length: imageLen, payloadCrc: crc32(own), flags: ImageFlag.CONFIRMS, appVersion: 0x010000 });
+    const dataStart = decodeSuperblock(s.node.eeprom!.memory.subarray(0, 28))!.dataStart;
+    expect(s.node.eeprom!.memory.subarray(backup.dataAddr, backup.dataAddr + imageLen)).toEqual(own);
+    expect(backup.dataAddr).toBe(dataStart + 32256);
+
+    // What the bootloader leaves after installing slot 0 for trial; then the app confirms.
+    const trial = encodeRecord('BootRecord', {
+      seq: 40, state: BootState.TRIAL, flags: BootFlag.TRIAL, slot: 0, current: 0, backup: 1,
+      result: BootResult.INSTALLED, attempts: 0, reserved: new Uint8Array(3), crc: 0,
+    });
+    s.node.eeprom!.memory.set(trial, 128);
+    s.node.eeprom!.memory.fill(0xff, 256, 272);
+    const s2 = new Session((s.node.reset('external'), s.node));
+    expect(s2.info()).toMatchObject({ bootState: BootState.TRIAL, current: 0 });
+    expect(s2.status(Msg.ERASE, Uint8Array.of(1))).toBe(Status.SLOT_IN_USE); // the trial's backup
+    expect(s2.status(Msg.CONFIRM)).toBe(Status.OK);
+    expect(s2.bootRecord()).toMatchObject({ state: BootState.IDLE, result: BootResult.CONFIRMED, backup: NO_SLOT, seq: 41 });
+    expect(s2.status(Msg.CONFIRM)).toBe(Status.OK); // a retried CONFIRM is harmless
   });
 });
