@@ -53,7 +53,10 @@ static uint8_t dec_scan(sb_decoder *d) {
       uint8_t total = len + SB_FRAME_OVERHEAD;
       if (n < total) return 0;
       uint16_t c = sb_crc16(0xFFFF, d->buf + 1, len + 3);
-      if (d->buf[len + 4] == (uint8_t)c && d->buf[len + 5] == (uint8_t)(c >> 8)) return 1;
+      if (d->buf[len + 4] == (uint8_t)c && d->buf[len + 5] == (uint8_t)(c >> 8)) {
+        d->frame = total;
+        return 1;
+      }
     }
     // Not a frame: only its SOF is lost; a real frame may start inside the held bytes.
     uint8_t i = 1;
@@ -71,7 +74,7 @@ uint8_t sb_dec_push(sb_decoder *d, uint8_t b) {
 
 // Drops `skip` bytes, then everything up to the next SOF, and scans again.
 static uint8_t dec_drop(sb_decoder *d, uint8_t skip) {
-  uint8_t i = skip;
+  uint8_t i = skip > d->n ? d->n : skip; // never past what is held (n would wrap)
   while (i < d->n && d->buf[i] != SB_FRAME_SOF) i++;
   d->n -= i;
   memmove(d->buf, d->buf + i, d->n);
@@ -79,7 +82,7 @@ static uint8_t dec_drop(sb_decoder *d, uint8_t skip) {
 }
 
 uint8_t sb_dec_next(sb_decoder *d) {
-  return dec_drop(d, d->buf[1] + SB_FRAME_OVERHEAD);
+  return dec_drop(d, d->frame);
 }
 
 uint8_t sb_dec_idle(sb_decoder *d) {

@@ -27,8 +27,10 @@ uint32_t sb_crc32_fold(uint32_t reg, const uint8_t *p, uint16_t n);
 uint32_t sb_crc32(const uint8_t *p, uint16_t n);
 
 // Streaming frame decoder. buf[0] is the SOF of the candidate frame, n the bytes held.
+// `frame` is the length of the complete frame at the front, noted when it completed: the
+// engine writes its reply over the request, so buf[1] no longer says how long the request was.
 typedef struct {
-  uint8_t n;
+  uint8_t n, frame;
   uint8_t buf[SB_FRAME_BUF];
 } sb_decoder;
 

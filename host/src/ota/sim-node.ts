@@ -16,14 +16,13 @@ export const firmwarePaths = {
   sketchDir: join(repoRoot, 'sketch-lib/hex'),
 };
 
-/** The bootloader's HEX: bootloader/hex/stageboot.hex, else the only .hex there. */
-export function bootloaderHex(): string | undefined {
-  const dir = firmwarePaths.bootloaderDir;
-  if (!existsSync(dir)) return undefined;
-  const preferred = join(dir, 'stageboot.hex');
-  if (existsSync(preferred)) return preferred;
-  const hexes = readdirSync(dir).filter((f) => f.endsWith('.hex'));
-  return hexes.length === 1 ? join(dir, hexes[0]) : undefined;
+/**
+ * The bootloader's HEX for a clock: bootloader/hex/stageboot_atmega328p_16mhz.hex (or _8mhz).
+ * The folder holds one build per clock, so the clock has to be named, never guessed.
+ */
+export function bootloaderHex(mhz: 16 | 8 = 16): string | undefined {
+  const p = join(firmwarePaths.bootloaderDir, `stageboot_atmega328p_${mhz}mhz.hex`);
+  return existsSync(p) ? p : undefined;
 }
 
 export function sketchHex(name: string): string | undefined {
@@ -39,10 +38,24 @@ export function missingFirmware(sketches: string[] = ['BlinkV1', 'BlinkV2']): st
   return missing.length ? `firmware not built yet: ${missing.join(', ')}` : null;
 }
 
+/** Boot section starts of the ATmega328P (BOOTSZ 0..3), largest section first. */
+const BOOT_STARTS = [0x7000, 0x7800, 0x7c00, 0x7e00] as const;
+
+/**
+ * Where the boot section must start for a bootloader whose lowest byte is at `lowest`: the
+ * smallest section that still holds it. Derived from the hex, so a 2 KiB build (0x7800) and
+ * the 1 KiB one (0x7C00) both boot without editing this file.
+ */
+export function bootStartFor(lowest: number): number {
+  const fits = BOOT_STARTS.filter((s) => s <= lowest);
+  if (!fits.length) throw new Error(`bootloader starts at 0x${lowest.toString(16)}: below the largest boot section (0x7000)`);
+  return fits[fits.length - 1];
+}
+
 /** High fuse with BOOTRST programmed and BOOTSZ chosen so the boot section starts at `start`. */
 export function highFuseFor(start: number): number {
-  const bootsz = { 0x7000: 0, 0x7800: 1, 0x7c00: 2, 0x7e00: 3 }[start];
-  if (bootsz === undefined) throw new Error(`bootloader starts at 0x${start.toString(16)}: not a boot section start of the ATmega328P`);
+  const bootsz = BOOT_STARTS.indexOf(start as (typeof BOOT_STARTS)[number]);
+  if (bootsz < 0) throw new Error(`bootloader starts at 0x${start.toString(16)}: not a boot section start of the ATmega328P`);
   return 0xd8 | (bootsz << 1);
 }
 
@@ -67,9 +80,11 @@ export function startSimNode(o: SimNodeSetup): RunningSimNode {
   const blPath = bootloaderHex();
   if (!blPath) throw new Error(missingFirmware([]) ?? 'no bootloader');
   const bl = parseIhex(readFileSync(blPath), blPath);
-  const start = extent(bl.segments)?.start ?? 0x7000;
-  const bootStartAddr = start & ~0x1ff;
+  const lowest = extent(bl.segments)?.start;
+  if (lowest === undefined) throw new Error(`${blPath}: empty`);
+  const bootStartAddr = bootStartFor(lowest);
   const node = new SimNode({
+    clockHz: 16e6,
     fuses: { high: highFuseFor(bootStartAddr) },
     eeprom: new Eeprom24({ model: o.eeprom ?? '24LC256' }),
     baud: o.baud ?? 115200,
