@@ -1,7 +1,7 @@
 // Runs `stageboot sim --pty` as a child process, the way a user would, and follows its
 // --json event stream: the node's serial output, resets, and the final stats.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../firmware/build.ts';
@@ -15,6 +15,8 @@ export class SimCli {
   readonly events: SimEvent[] = [];
   /** Everything the node sent on its serial line, as latin1 text. */
   serial = '';
+  /** After stop(): whether the pty symlink was still there once the simulator exited. */
+  ptyLeftBehind = false;
   private stderr = '';
   private readonly exited: Promise<number | null>;
   private readonly waiters: (() => void)[] = [];
@@ -85,6 +87,7 @@ export class SimCli {
     const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     const code = await this.exited;
     clearTimeout(kill);
+    this.ptyLeftBehind = lstatExists(this.pty); // lstat: a dangling symlink counts too
     rmSync(this.dir, { recursive: true, force: true });
     return code;
   }
@@ -93,5 +96,14 @@ export class SimCli {
     this.events.push(e);
     if (e.event === 'serial') this.serial += e.text as string;
     for (const w of [...this.waiters]) w();
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
