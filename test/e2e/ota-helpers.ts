@@ -9,13 +9,22 @@ import { openPort } from '../../host/src/transport/open.ts';
 import type { ByteLink } from '../../host/src/transport/link.ts';
 
 /** Null when the real firmware is built; otherwise why the e2e tests cannot run. */
-export const firmwareMissing = missingFirmware(['BlinkV1', 'BlinkV2']);
+export const firmwareMissing = missingFirmware(['BlinkV1', 'BlinkV2', 'BlinkV1-24LC512', 'BlinkV2-24LC512']);
 
 export const hex = (name: string) => sketchHex(name)!;
 
+/**
+ * BlinkV1 or BlinkV2 built for the node's EEPROM: the library lays the EEPROM out for the chip
+ * it was built for, so a 24LC512 node (two slots: room for a trial's backup) needs the
+ * 24LC512 build.
+ */
+export function blink(version: 1 | 2, chip: SimNodeSetup['eeprom'] = '24LC256'): string {
+  return hex(chip === '24LC256' ? `BlinkV${version}` : `BlinkV${version}-${chip}`);
+}
+
 let n = 0;
 export function node(o: Partial<SimNodeSetup> = {}): RunningSimNode {
-  return startSimNode({ name: `e2e-${process.pid}-${n++}`, app: hex('BlinkV1'), ...o });
+  return startSimNode({ name: `e2e-${process.pid}-${n++}`, app: blink(1, o.eeprom), ...o });
 }
 
 /** Runs the CLI in-process, capturing its output. */

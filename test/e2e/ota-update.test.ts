@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootResult, BootState } from '../../protocol/ts/index.ts';
 import type { RunningSimNode } from '../../host/src/ota/sim-node.ts';
-import { V1, V2, cli, firmwareMissing, hex, node, serialText, withNode } from './ota-helpers.ts';
+import { V1, V2, blink, cli, firmwareMissing, node, serialText, withNode } from './ota-helpers.ts';
 
 let sim: RunningSimNode | null = null;
 afterEach(() => { sim?.stop(); sim = null; });
@@ -12,13 +12,13 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
   it('updates v1 to v2, then runs a trial of v1 again that is confirmed', async () => {
     sim = node({ eeprom: '24LC512' });
     expect(serialText(sim, 1)).toMatch(V1);
-    const push = await cli('push', hex('BlinkV2'), '--port', sim.port, '--activate', 'now', '--json');
+    const push = await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now', '--json');
     expect(push.code, push.err).toBe(0);
     expect(serialText(sim, 4)).toMatch(V2);
     const info = await cli('info', '--port', sim.port, '--json');
     expect(info.json()).toMatchObject({ current: push.json().slot, lastResult: 'INSTALLED' });
 
-    const trial = await cli('push', hex('BlinkV1'), '--port', sim.port, '--activate', 'trial', '--confirms', '--json');
+    const trial = await cli('push', blink(1, '24LC512'), '--port', sim.port, '--activate', 'trial', '--confirms', '--json');
     expect(trial.code, trial.err).toBe(0);
     expect(serialText(sim, 4)).toMatch(V1);
     const boot = await withNode(sim.port, (c) => c.boot());
@@ -33,12 +33,12 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
 
   it('reverts a trial that is not confirmed', async () => {
     sim = node({ eeprom: '24LC512' });
-    expect((await cli('push', hex('BlinkV2'), '--port', sim.port, '--activate', 'now')).code).toBe(0);
+    expect((await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now')).code).toBe(0);
     serialText(sim, 4);
-    expect((await cli('push', hex('BlinkV1'), '--port', sim.port, '--activate', 'trial')).code).toBe(0);
-    // The trial image runs; a reset comes before any confirm (here: the watchdog, as a hung
-    // application would cause it, or an explicit reset).
-    sim.node.runFor(0.5);
+    expect((await cli('push', blink(1, '24LC512'), '--port', sim.port, '--activate', 'trial')).code).toBe(0);
+    // The trial image runs (the bootloader has installed it: its banner is out); a reset comes
+    // before any confirm (an external one here; a hung application's watchdog does the same).
+    expect(serialText(sim, 4)).toMatch(V1);
     sim.node.reset('external');
     expect(serialText(sim, 6)).toMatch(V2);
     const boot = await withNode(sim.port, (c) => c.boot());
@@ -47,9 +47,11 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
 
   it('stages now and activates later', async () => {
     sim = node();
-    const r = await cli('push', hex('BlinkV2'), '--port', sim.port, '--activate', 'later', '--json');
+    const r = await cli('push', blink(2), '--port', sim.port, '--activate', 'later', '--json');
     expect(r.code, r.err).toBe(0);
-    expect(serialText(sim, 2)).toMatch(V1); // still v1: nothing installs before a reset
+    sim.node.runFor(2);
+    // Still v1 (its banner went out at power-on, before this test listened): nothing installs before a reset.
+    expect((await cli('info', '--port', sim.port, '--json')).json()).toMatchObject({ app: { version: '1.0.0' }, bootState: 'PENDING' });
     const slots = await cli('slots', '--port', sim.port, '--json');
     expect((slots.json().slots as { roles: string[] }[])[r.json().slot as number].roles).toContain('pending');
     expect((await cli('reboot', '--port', sim.port)).code).toBe(0);
@@ -58,8 +60,9 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
 
   it('refuses a trial on a one-slot 24LC256 before sending anything', async () => {
     sim = node({ eeprom: '24LC256' });
+    serialText(sim, 1); // v1 boots and formats the EEPROM: that write is not the push's
     const before = sim.node.eeprom!.memory.slice();
-    const r = await cli('push', hex('BlinkV2'), '--port', sim.port, '--activate', 'trial', '--json');
+    const r = await cli('push', blink(2), '--port', sim.port, '--activate', 'trial', '--json');
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ ok: false, error: { code: 'no-backup-room' } });
     expect(sim.node.eeprom!.memory).toEqual(before);

@@ -7,7 +7,11 @@
 #define APP_VERSION 0x010000UL
 #define HALF_PERIOD_MS 500 // 1 Hz
 
-StageBoot sb(StageBoot::EEPROM_24LC256, 0x50);
+#ifndef STAGEBOOT_CHIP
+#define STAGEBOOT_CHIP StageBoot::EEPROM_24LC256
+#endif
+
+StageBoot sb(STAGEBOOT_CHIP, 0x50);
 static unsigned long lastToggle;
 
 void setup() {
