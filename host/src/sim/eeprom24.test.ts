@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { I2cBus } from './i2c-bus.ts';
 import { Eeprom24 } from './parts/eeprom24.ts';
-import { seededRng } from './rng.ts';
+import { seededRng } from '../util/rng.ts';
 
 /** Drive the bus the way a master would, at time t (seconds). */
 function master(bus: I2cBus) {

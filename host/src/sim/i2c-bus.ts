@@ -2,7 +2,7 @@
 // The TWI master calls it when each bus phase completes; devices see START/STOP (every device
 // does, as on a real bus) and the phases addressed to them. Times are simulated seconds.
 
-import type { Rng } from './rng.ts';
+import type { Rng } from '../util/rng.ts';
 
 export interface I2cDevice {
   /** True if this device owns the 7-bit address (it may still NACK, e.g. while busy). */

@@ -20,5 +20,5 @@ export { I2cBus, type I2cDevice } from './i2c-bus.ts';
 export { Eeprom24, type Eeprom24Options, type Eeprom24Model } from './parts/eeprom24.ts';
 export { Pin, type PinMode, type Level } from './pins.ts';
 export { SerialFaults, type SerialFaultOptions, type SerialDirection } from './serial-faults.ts';
-export { seededRng, type Rng } from './rng.ts';
+export { seededRng, type Rng } from '../util/rng.ts';
 export { Scheduler } from './scheduler.ts';

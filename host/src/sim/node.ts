@@ -14,7 +14,7 @@ import type { UsartCounters } from './chip/usart.ts';
 import { I2cBus } from './i2c-bus.ts';
 import { Eeprom24 } from './parts/eeprom24.ts';
 import { Pin, canonicalPin, resolvePin, type Level, type PinBoard } from './pins.ts';
-import { seededRng, type Rng } from './rng.ts';
+import { seededRng, type Rng } from '../util/rng.ts';
 import { Scheduler } from './scheduler.ts';
 import { HostUart, type UartWire } from './uart.ts';
 import { parseIhex } from '../formats/ihex.ts';

@@ -3,7 +3,7 @@
 // be down for time windows (bytes on the wire then are lost). Decisions come from a seeded PRNG
 // in byte order, so a run is reproducible from its seed. HostUart applies it in both directions.
 
-import { randInt, seededRng, type Rng } from './rng.ts';
+import { randInt, seededRng, type Rng } from '../util/rng.ts';
 
 export type SerialDirection = 'to-node' | 'to-host';
 

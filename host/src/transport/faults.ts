@@ -2,6 +2,7 @@
 // frames, and can go down and come back, in either direction. Tests use it to prove the
 // protocol client survives a lossy link; a radio gateway has the same failure modes and a
 // small MTU, which `mtu` imitates (frames longer than it are lost, as a radio would).
+import { seededRng } from '../util/rng.ts';
 import { realClock, type Clock, type TimerHandle } from './clock.ts';
 import { FrameSplitter, frameHeaderOf, type Unit } from './framing.ts';
 import { Listeners, type ByteLink, type CloseListener, type DataListener } from './link.ts';
@@ -51,18 +52,6 @@ export interface FaultStats {
 }
 
 const emptyStats = (): FaultStats => ({ frames: 0, dropped: 0, corrupted: 0, duplicated: 0, reordered: 0, tooBig: 0, lostWhileDown: 0 });
-
-/** Small seeded PRNG (mulberry32): the same seed gives the same faults. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Lane {
   private readonly splitter = new FrameSplitter();
@@ -173,7 +162,7 @@ export class FaultyLink implements ByteLink {
   ) {
     this.name = `${inner.name} (with faults)`;
     this.clock = options.clock ?? inner.clock ?? realClock;
-    this.random = seededRandom(options.seed ?? 1);
+    this.random = seededRng(options.seed ?? 1);
     this.toNode = new Lane('toNode', this, (b) => { if (b.length) inner.write(b); });
     this.toHost = new Lane('toHost', this, (b) => { if (b.length) this.data.emit(b); });
     this.unsubscribe = inner.onData((b) => this.toHost.feed(b));

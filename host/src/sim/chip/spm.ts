@@ -20,7 +20,7 @@
 
 import type { CPU } from 'avr8js';
 import { FLASH_BYTES, NRWW_START, PAGE_BYTES, bootStart, lockRules, type Fuses } from './fuses.ts';
-import { randInt, type Rng } from '../rng.ts';
+import { randInt, type Rng } from '../../util/rng.ts';
 
 export const SPM_OPCODE = 0x95e8;
 export const SPMCSR = 0x57;

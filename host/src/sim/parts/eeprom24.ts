@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chips } from '../../../../protocol/ts/chips.ts';
 import type { I2cDevice } from '../i2c-bus.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../util/rng.ts';
 
 export type Eeprom24Model = '24LC256' | '24LC512' | '24LC1025';
 

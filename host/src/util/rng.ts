@@ -1,4 +1,5 @@
-// A tiny seeded PRNG (mulberry32). Fault injection must be reproducible from a seed, and
+// A tiny seeded PRNG (mulberry32), shared by the simulator and the link fault injectors:
+// fault injection must be reproducible from a seed, and
 // Math.random() is not.
 
 export type Rng = () => number;
