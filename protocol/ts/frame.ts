@@ -60,20 +60,41 @@ export class FrameDecoder {
   private scan(joined: Uint8Array, start: number): Frame[] {
     const frames: Frame[] = [];
     let i = start;
-    while (i < joined.length) {
-      if (joined[i] !== FRAME_SOF) { i++; this.garbage++; continue; }
-      if (joined.length - i < 2) break;
-      const len = joined[i + 1];
-      if (len > this.maxPayload) { i++; this.garbage++; continue; }
-      const total = len + FRAME_OVERHEAD;
-      if (joined.length - i < total) break;
-      const body = joined.subarray(i + 1, i + FRAME_HEADER + len);
-      const got = joined[i + FRAME_HEADER + len] | (joined[i + FRAME_HEADER + len + 1] << 8);
-      if (crc16(body) !== got) { i++; this.crcErrors++; continue; }
-      frames.push({ type: joined[i + 2], seq: joined[i + 3], payload: joined.slice(i + FRAME_HEADER, i + FRAME_HEADER + len) });
-      i += total;
+    for (;;) {
+      let crcRejects = 0;
+      const hit = findFrame(joined, i, this.maxPayload, (why) => { if (why === 'crc') crcRejects++; });
+      const stop = hit.kind === 'none' ? joined.length : hit.start;
+      this.crcErrors += crcRejects;
+      this.garbage += stop - i - crcRejects;
+      i = stop;
+      if (hit.kind !== 'frame') break;
+      frames.push({ type: joined[i + 2], seq: joined[i + 3], payload: joined.slice(i + FRAME_HEADER, hit.end - 2) });
+      i = hit.end;
     }
     this.buf = joined.slice(i);
     return frames;
   }
+}
+
+/** The next valid frame from `from` on; a candidate still waiting for bytes; or none at all. */
+export type FrameHit = { kind: 'frame'; start: number; end: number } | { kind: 'partial'; start: number } | { kind: 'none' };
+
+/**
+ * Finds the next valid frame in buf[from..]. A SOF whose length is too large or whose CRC
+ * fails costs one byte, and the search goes on at the next byte; `onReject` is told why and
+ * where. The one scanner behind FrameDecoder and the byte-exact frame splitter of the links.
+ */
+export function findFrame(buf: Uint8Array, from: number, maxPayload = FRAME_MAX_PAYLOAD, onReject?: (why: 'length' | 'crc', at: number) => void): FrameHit {
+  for (let i = from; i < buf.length; i++) {
+    if (buf[i] !== FRAME_SOF) continue;
+    if (buf.length - i < 2) return { kind: 'partial', start: i };
+    const len = buf[i + 1];
+    if (len > maxPayload) { onReject?.('length', i); continue; }
+    const end = i + len + FRAME_OVERHEAD;
+    if (buf.length < end) return { kind: 'partial', start: i };
+    const got = buf[end - 2] | (buf[end - 1] << 8);
+    if (crc16(buf.subarray(i + 1, end - 2)) !== got) { onReject?.('crc', i); continue; }
+    return { kind: 'frame', start: i, end };
+  }
+  return { kind: 'none' };
 }
