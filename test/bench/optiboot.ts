@@ -23,6 +23,8 @@ export interface OptibootBaseline {
   readSeconds: number;
   /** bytes x 10 / baud: the time the bytes alone take on the wire. */
   wireSeconds: number;
+  /** Uploads measured; the times are the best of them. */
+  runs: number;
 }
 
 let cached: Promise<OptibootBaseline> | undefined;
@@ -33,16 +35,33 @@ export function optibootBaseline(): Promise<OptibootBaseline> {
   return cached;
 }
 
+/**
+ * Load on the machine only ever adds time (pty round trips wait for the scheduler), so the best
+ * of a few runs is the figure that describes the protocol rather than the machine's mood.
+ */
+const RUNS = Number(process.env.BENCH_OPTIBOOT_RUNS ?? 3);
+
 async function measure(): Promise<OptibootBaseline> {
   const fw = buildTestFirmware();
   const bytes = parseIhex(readFileSync(fw.big, 'utf8')).segments.reduce((n, s) => n + s.data.length, 0);
-  const sim = await SimCli.start(['--bootloader', fw.optiboot, '--baud', String(BAUD)]);
+  let writeSeconds = Infinity;
+  let readSeconds = Infinity;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await uploadOnce(fw.optiboot, fw.big, bytes);
+    writeSeconds = Math.min(writeSeconds, r.writeSeconds);
+    readSeconds = Math.min(readSeconds, r.readSeconds);
+  }
+  return { bytes, baud: BAUD, writeSeconds, readSeconds, wireSeconds: (bytes * 10) / BAUD, runs: RUNS };
+}
+
+async function uploadOnce(bootloader: string, hex: string, bytes: number): Promise<{ writeSeconds: number; readSeconds: number }> {
+  const sim = await SimCli.start(['--bootloader', bootloader, '--baud', String(BAUD)]);
   try {
-    const r = await uploadWithAvrdude(sim.pty, fw.big, BAUD);
+    const r = await uploadWithAvrdude(sim.pty, hex, BAUD);
     if (r.code !== 0 || r.verifiedBytes !== bytes || r.writeSeconds === undefined || r.readSeconds === undefined) {
       throw new Error(`avrdude upload failed (exit ${r.code}):\n${r.output}`);
     }
-    return { bytes, baud: BAUD, writeSeconds: r.writeSeconds, readSeconds: r.readSeconds, wireSeconds: (bytes * 10) / BAUD };
+    return { writeSeconds: r.writeSeconds, readSeconds: r.readSeconds };
   } finally {
     await sim.stop();
   }
@@ -50,7 +69,7 @@ async function measure(): Promise<OptibootBaseline> {
 
 export async function figures(): Promise<Figure[]> {
   const b = await optibootBaseline();
-  const note = `${b.bytes.toLocaleString('en-US')} B sketch, ${b.baud} baud, avrdude 7.1 via pty`;
+  const note = `${b.bytes.toLocaleString('en-US')} B sketch, ${b.baud} baud, avrdude 7.1 via pty, best of ${b.runs}`;
   const wire = { value: b.wireSeconds, label: 'wire limit, bytes x 10 / baud' };
   return [
     { id: 'optiboot.write', what: 'Optiboot upload (avrdude write)', value: b.writeSeconds, unit: 's', anchor: wire, ratio: 'anchor/value', note },

@@ -131,6 +131,7 @@ export class PtyLink {
     const bytes = new Uint8Array(chunk);
     if (this.autoReset) this.autoReset.hostBytes(bytes);
     else this.node.uart.write(bytes);
+    this.runner.kick();
   }
 }
 

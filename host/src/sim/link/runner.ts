@@ -33,6 +33,8 @@ export class SimRunner {
   private readonly onError: ((err: unknown) => void) | undefined;
   private active = false;
   private timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private pendingImmediate = false;
+  private kicked = false;
   private byteArrived = false;
   private unsubscribe: (() => void) | null = null;
   /** Wall-clock anchor of the paced mode: simulated seconds at wall time t0 (ms). */
@@ -78,6 +80,18 @@ export class SimRunner {
     this.timer = null;
   }
 
+  /**
+   * Run the next slice now instead of after the current wait: a link calls this when host
+   * bytes arrive, so a paced node answers without waiting out a timer tick.
+   */
+  kick(): void {
+    if (!this.active) return;
+    this.kicked = true;
+    if (this.timer === null || this.pendingImmediate) return;
+    clearTimeout(this.timer as NodeJS.Timeout);
+    this.schedule(0);
+  }
+
   /** Change the pace; the simulated clock continues from where it is. */
   setSpeed(speed: number): void {
     this.speed = speed;
@@ -104,7 +118,8 @@ export class SimRunner {
 
   private schedule(delayMs: number): void {
     if (!this.active) return;
-    this.timer = delayMs <= 0 ? setImmediate(() => this.tick()) : setTimeout(() => this.tick(), delayMs);
+    this.pendingImmediate = delayMs <= 0;
+    this.timer = this.pendingImmediate ? setImmediate(() => this.tick()) : setTimeout(() => this.tick(), delayMs);
   }
 
   private tick(): void {
@@ -132,7 +147,10 @@ export class SimRunner {
       }
       // Chasing the wall clock in tiny slices would spin a core: wait until a whole
       // millisecond of simulated time is due (timers have ~1 ms granularity anyway).
-      if (behind < MIN_PACED_SECONDS) return Math.max(1, Math.min(20, ((MIN_PACED_SECONDS - behind) / this.speed) * 1000));
+      // After a kick, catch up to the wall clock exactly, however little that is.
+      const minimum = this.kicked ? 0 : MIN_PACED_SECONDS;
+      this.kicked = false;
+      if (behind <= minimum) return Math.max(1, Math.min(20, ((MIN_PACED_SECONDS - behind) / this.speed) * 1000));
       budget = Math.min(budget, Math.ceil(behind * node.clockHz));
     }
     this.byteArrived = false;
