@@ -64,6 +64,18 @@ export function serialText(sim: RunningSimNode, seconds: number): string {
   return text;
 }
 
+/**
+ * What the node prints until `re` matches or `maxSeconds` of simulated time pass: waits for a
+ * banner without simulating the rest of a fixed stretch.
+ */
+export function serialUntil(sim: RunningSimNode, re: RegExp, maxSeconds: number): string {
+  let text = '';
+  const off = sim.node.uart.onData((b) => { text += Buffer.from(b).toString('latin1'); });
+  sim.node.runUntil(() => re.test(text), Math.round(maxSeconds * sim.node.clockHz), 16_000);
+  off();
+  return text;
+}
+
 export function superblock(sim: RunningSimNode): Superblock {
   const sb = decodeSuperblock(sim.node.eeprom!.memory.subarray(0, 64));
   if (!sb) throw new Error('the EEPROM is not formatted');

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootResult, BootState } from '../../protocol/ts/index.ts';
 import type { RunningSimNode } from '../../host/src/ota/sim-node.ts';
-import { V1, V2, blink, cli, firmwareMissing, node, serialText, withNode } from './ota-helpers.ts';
+import { V1, V2, blink, cli, firmwareMissing, node, serialUntil, withNode } from './ota-helpers.ts';
 
 let sim: RunningSimNode | null = null;
 afterEach(() => { sim?.stop(); sim = null; });
@@ -11,36 +11,37 @@ afterEach(() => { sim?.stop(); sim = null; });
 describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMissing ? ` (skipped: ${firmwareMissing})` : ''}`, () => {
   it('updates v1 to v2, then runs a trial of v1 again that is confirmed', async () => {
     sim = node({ eeprom: '24LC512' });
-    expect(serialText(sim, 1)).toMatch(V1);
+    expect(serialUntil(sim, V1, 1)).toMatch(V1);
     const push = await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now', '--json');
     expect(push.code, push.err).toBe(0);
-    expect(serialText(sim, 4)).toMatch(V2);
+    expect(serialUntil(sim, V2, 4)).toMatch(V2);
     const info = await cli('info', '--port', sim.port, '--json');
     expect(info.json()).toMatchObject({ current: push.json().slot, lastResult: 'INSTALLED' });
 
     const trial = await cli('push', blink(1, '24LC512'), '--port', sim.port, '--activate', 'trial', '--confirms', '--json');
     expect(trial.code, trial.err).toBe(0);
-    expect(serialText(sim, 4)).toMatch(V1);
+    expect(serialUntil(sim, V1, 4)).toMatch(V1);
     const boot = await withNode(sim.port, (c) => c.boot());
-    if (boot.state === BootState.TRIAL) expect((await cli('confirm', '--port', sim.port)).code).toBe(0);
+    expect(boot.state).toBe(BootState.TRIAL);
+    expect((await cli('confirm', '--port', sim.port)).code).toBe(0);
     const after = await withNode(sim.port, (c) => c.boot());
     expect(after.state).toBe(BootState.IDLE);
     expect(after.result).toBe(BootResult.CONFIRMED);
     // Confirmed: a reset keeps v1.
     sim.node.reset('external');
-    expect(serialText(sim, 4)).toMatch(V1);
+    expect(serialUntil(sim, V1, 4)).toMatch(V1);
   });
 
   it('reverts a trial that is not confirmed', async () => {
     sim = node({ eeprom: '24LC512' });
     expect((await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now')).code).toBe(0);
-    serialText(sim, 4);
+    serialUntil(sim, V2, 4);
     expect((await cli('push', blink(1, '24LC512'), '--port', sim.port, '--activate', 'trial')).code).toBe(0);
     // The trial image runs (the bootloader has installed it: its banner is out); a reset comes
     // before any confirm (an external one here; a hung application's watchdog does the same).
-    expect(serialText(sim, 4)).toMatch(V1);
+    expect(serialUntil(sim, V1, 4)).toMatch(V1);
     sim.node.reset('external');
-    expect(serialText(sim, 6)).toMatch(V2);
+    expect(serialUntil(sim, V2, 6)).toMatch(V2);
     const boot = await withNode(sim.port, (c) => c.boot());
     expect(boot.result).toBe(BootResult.REVERTED);
   });
@@ -55,12 +56,12 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
     const slots = await cli('slots', '--port', sim.port, '--json');
     expect((slots.json().slots as { roles: string[] }[])[r.json().slot as number].roles).toContain('pending');
     expect((await cli('reboot', '--port', sim.port)).code).toBe(0);
-    expect(serialText(sim, 4)).toMatch(V2);
+    expect(serialUntil(sim, V2, 4)).toMatch(V2);
   });
 
   it('refuses a trial on a one-slot 24LC256 before sending anything', async () => {
     sim = node({ eeprom: '24LC256' });
-    serialText(sim, 1); // v1 boots and formats the EEPROM: that write is not the push's
+    serialUntil(sim, V1, 1); // v1 boots and formats the EEPROM: that write is not the push's
     const before = sim.node.eeprom!.memory.slice();
     const r = await cli('push', blink(2), '--port', sim.port, '--activate', 'trial', '--json');
     expect(r.code).toBe(1);

@@ -80,10 +80,13 @@ export class OtaClient {
 
   /**
    * Ends a transfer: the node reads the payload back from its EEPROM and checks its CRC-32.
-   * That takes a while (the whole slot over I2C), hence the longer timeout.
+   * That takes a while (the whole slot over I2C: about 24 us a byte, 0.75 s for 31 KiB), hence
+   * a longer timeout, but only about three times that: a lost END or reply is resent sooner,
+   * and a copy that arrives while the node still computes waits in its serial ring and gets
+   * the same answer (END is idempotent).
    */
   async end(slot: number, header: ImageHeader): Promise<number> {
-    const timeoutMs = this.session.defaults.timeoutMs + Math.ceil(header.length / 4);
+    const timeoutMs = this.session.defaults.timeoutMs + Math.ceil(header.length / 16);
     const f = await this.session.request(Msg.END, encodeStruct('SlotQuery', { slot }), { timeoutMs });
     if (f.payload[0] === Status.BAD_CRC && f.payload.length >= layouts.EndReply.size) {
       const r = decodeStruct('EndReply', f.payload);
