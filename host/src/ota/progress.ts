@@ -11,7 +11,11 @@ export interface ProgressBar {
 
 const none: ProgressBar = { start() {}, update() {}, stop() {} };
 
-export function progressBar(enabled: boolean, label = 'push'): ProgressBar {
+/**
+ * `now` (ms) is the clock rates and ETAs are measured on: the link's, so a simulated node shows
+ * the rate a board would reach, whatever pace the simulator runs at.
+ */
+export function progressBar(enabled: boolean, label = 'push', now: () => number = () => performance.now()): ProgressBar {
   if (!enabled) return none;
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
@@ -25,12 +29,12 @@ export function progressBar(enabled: boolean, label = 'push'): ProgressBar {
   let base = 0;
   return {
     start(total, already) {
-      t0 = performance.now();
+      t0 = now();
       base = already;
       bar.start(total, already, { rate: '-', etaText: '-' });
     },
     update(p) {
-      const s = (performance.now() - t0) / 1000;
+      const s = (now() - t0) / 1000;
       const rate = s > 0 ? (p.ackedBytes - base) / s : 0;
       const left = rate > 0 ? (p.totalBytes - p.ackedBytes) / rate : NaN;
       bar.update(p.ackedBytes, { rate: rate > 0 ? `${(rate / 1000).toFixed(1)} kB/s` : '-', etaText: Number.isFinite(left) ? `${left.toFixed(1)} s` : '-' });

@@ -66,6 +66,8 @@ export interface SimNodeSetup {
   baud?: number;
   /** Reset on port open, like an Arduino's DTR auto-reset (default false: sessions do not reset). */
   dtrReset?: boolean;
+  /** Simulated seconds per wall-clock second while the port is open (default: as fast as possible). */
+  speed?: number;
   log?: (line: string) => void;
 }
 
@@ -94,6 +96,6 @@ export function startSimNode(o: SimNodeSetup): RunningSimNode {
   node.loadHex(readFileSync(o.app), o.app);
   node.reset('power');
   const port = `sim:${o.name ?? 'node'}`;
-  const unregister = SimBinding.register(port, node, { dtrReset: o.dtrReset ?? false });
+  const unregister = SimBinding.register(port, node, { dtrReset: o.dtrReset ?? false, speed: o.speed });
   return { node, port, bootStart: bootStartAddr, stop: unregister };
 }
