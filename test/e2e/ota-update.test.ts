@@ -23,6 +23,10 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
     expect(serialUntil(sim, V1, 4)).toMatch(V1);
     const boot = await withNode(sim.port, (c) => c.boot());
     expect(boot.state).toBe(BootState.TRIAL);
+    // While the trial runs, another activation is refused before anything is sent.
+    const busy = await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now', '--json');
+    expect(busy.code).toBe(1);
+    expect(busy.json()).toMatchObject({ ok: false, error: { code: 'trial-running' } });
     expect((await cli('confirm', '--port', sim.port)).code).toBe(0);
     const after = await withNode(sim.port, (c) => c.boot());
     expect(after.state).toBe(BootState.IDLE);

@@ -105,11 +105,17 @@ export class OtaClient {
     return decodeStruct('EndReply', f.payload).crc;
   }
 
-  /** TRIAL may copy the running application into a backup slot first: allow for that. */
+  /**
+   * TRIAL may copy the running application into a backup slot first: allow for that. BUSY is
+   * not retried: the node answers it while a trial runs, and that lasts until the trial is
+   * confirmed or reverted, not a few milliseconds.
+   */
   async activate(slot: number, mode: ActivateModeName): Promise<void> {
     const info = await this.nodeInfo();
     const timeoutMs = this.session.defaults.timeoutMs + (mode === 'trial' ? Math.ceil(info.appMax / 4) : 0);
-    await this.call(Msg.ACTIVATE, encodeStruct('ActivateRequest', { slot, mode: activateModes[mode] }), 'StatusReply', { timeoutMs, context: `of slot ${slot}` });
+    const f = await this.session.request(Msg.ACTIVATE, encodeStruct('ActivateRequest', { slot, mode: activateModes[mode] }), { timeoutMs, busyRetries: 0 });
+    if (f.payload[0] === Status.BUSY) throw trialRunning();
+    this.check(Msg.ACTIVATE, f, `of slot ${slot}`);
   }
 
   async confirm(): Promise<void> {
@@ -153,4 +159,12 @@ export class OtaClient {
   close(): void {
     this.session.close();
   }
+}
+
+/** The node refuses any activation while a trial runs. */
+export function trialRunning(): OtaError {
+  return new OtaError(
+    'a trial is running on the node: it takes no other activation until the trial is confirmed (the application calls confirm(), or `stageboot confirm`) or reverted by a reset',
+    'trial-running', 'refused',
+  );
 }

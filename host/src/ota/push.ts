@@ -4,11 +4,11 @@
 // with the node's CRC check, and optional activation. If the node loses the transfer (it
 // rebooted) or the link stalls, a fresh BEGIN resumes it, up to `maxResumes` times.
 import {
-  CHUNK_MIN, SlotRole, SlotState, layouts, formatSlotState,
+  BootState, CHUNK_MIN, SlotRole, SlotState, layouts, formatSlotState,
   type ImageHeader, type InfoReply, type SlotReply,
 } from './protocol.ts';
 import { sleep } from '../transport/clock.ts';
-import type { ActivateModeName, OtaClient } from './client.ts';
+import { trialRunning, type ActivateModeName, type OtaClient } from './client.ts';
 import { OtaError } from './errors.ts';
 import { chunkCount, sendChunks, type TransferOptions, type TransferProgress } from './transfer.ts';
 
@@ -68,6 +68,7 @@ export async function push(client: OtaClient, image: PushImage, o: PushOptions =
   const info = await client.nodeInfo();
   o.onEvent?.({ kind: 'info', info });
   checkImageForNode(image.header, info);
+  if (o.activate && info.bootState === BootState.TRIAL) throw trialRunning(); // before sending anything
   const slots = await client.slots();
   const { slot, reason } = chooseSlot(slots, image.header, o);
   o.onEvent?.({ kind: 'slot', slot, reason });
@@ -175,8 +176,13 @@ function checkSlot(s: SlotReply, h: ImageHeader): void {
 /** A trial saves the running image first: it needs a slot other than the target. */
 function checkBackupRoom(slots: SlotReply[], target: number, info: InfoReply): void {
   const others = slots.filter((s) => s.slot !== target && !(s.role & SlotRole.PENDING));
-  const backup = others.find((s) => s.slot === info.current && s.state === SlotState.STAGED);
-  if (backup || others.some((s) => !(s.role & SlotRole.BACKUP))) return;
+  // A slot holding the running image, judged as the node does (length and payload CRC of the
+  // running flash): after a serial upload the boot record's `current` names a stale slot.
+  const backup = others.find((s) => s.state === SlotState.STAGED && s.header.payloadCrc === info.appCrc);
+  // Otherwise the node copies its flash into a slot that holds nothing worth keeping: it never
+  // overwrites a staged image or a transfer under way for a backup.
+  const spare = others.some((s) => !(s.role & SlotRole.BACKUP) && s.state !== SlotState.STAGED && s.state !== SlotState.RECEIVING);
+  if (backup || spare) return;
   throw new OtaError(
     `no room for a backup: a trial must save the running image in a second slot, and this node has ${slots.length === 1 ? 'only one slot' : 'no other free slot'}. Use --activate now (no automatic revert) or free a slot; nothing was sent`,
     'no-backup-room', 'refused',
