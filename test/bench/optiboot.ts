@@ -5,8 +5,7 @@
 // The project's bootloader must upload at least 1.3x faster than this (OPTIBOOT_TARGET).
 import { readFileSync } from 'node:fs';
 import { parseIhex } from '../../host/src/formats/ihex.ts';
-import { uploadWithAvrdude } from '../e2e/avrdude.ts';
-import { SimCli } from '../e2e/sim-cli.ts';
+import { uploadThroughSim } from '../e2e/avrdude.ts';
 import { buildTestFirmware } from '../firmware/build.ts';
 import type { Figure } from './figure.ts';
 
@@ -47,24 +46,11 @@ async function measure(): Promise<OptibootBaseline> {
   let writeSeconds = Infinity;
   let readSeconds = Infinity;
   for (let i = 0; i < RUNS; i++) {
-    const r = await uploadOnce(fw.optiboot, fw.big, bytes);
+    const r = await uploadThroughSim(fw.optiboot, fw.big, bytes, BAUD);
     writeSeconds = Math.min(writeSeconds, r.writeSeconds);
     readSeconds = Math.min(readSeconds, r.readSeconds);
   }
   return { bytes, baud: BAUD, writeSeconds, readSeconds, wireSeconds: (bytes * 10) / BAUD, runs: RUNS };
-}
-
-async function uploadOnce(bootloader: string, hex: string, bytes: number): Promise<{ writeSeconds: number; readSeconds: number }> {
-  const sim = await SimCli.start(['--bootloader', bootloader, '--baud', String(BAUD)]);
-  try {
-    const r = await uploadWithAvrdude(sim.pty, hex, BAUD);
-    if (r.code !== 0 || r.verifiedBytes !== bytes || r.writeSeconds === undefined || r.readSeconds === undefined) {
-      throw new Error(`avrdude upload failed (exit ${r.code}):\n${r.output}`);
-    }
-    return { writeSeconds: r.writeSeconds, readSeconds: r.readSeconds };
-  } finally {
-    await sim.stop();
-  }
 }
 
 export async function figures(): Promise<Figure[]> {

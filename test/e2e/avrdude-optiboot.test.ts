@@ -2,10 +2,11 @@
 // simulated node's pty to the stock Optiboot bootloader (rebuilt from the Arduino core's source),
 // verifies it by reading it back, and the sketch then runs and prints its banner.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestFirmware, type TestFirmware } from '../firmware/build.ts';
+import { buildTestFirmware, repoRoot, type TestFirmware } from '../firmware/build.ts';
 import { parseIhex } from '../../host/src/formats/ihex.ts';
-import { uploadWithAvrdude } from './avrdude.ts';
+import { uploadThroughSim, uploadWithAvrdude } from './avrdude.ts';
 import { SimCli } from './sim-cli.ts';
 
 let fw: TestFirmware;
@@ -50,5 +51,18 @@ describe('avrdude + Optiboot on the simulated node', () => {
     expect(sim.events.some((e) => e.event === 'stopped')).toBe(true);
     expect(sim.ptyLeftBehind).toBe(false);
     sim = undefined;
+  });
+
+  // The same outside judge against stageboot's own bootloader, which claims Optiboot's STK500v1
+  // subset. Skipped until two bootloader bugs are fixed (found by this test, see bootloader/):
+  // 1. it reports software version 1.0, for which avrdude sends SET_DEVICE_EXT with 3
+  //    parameters, but it always reads 4 (as Optiboot, which reports 4.4 or later), so it eats
+  //    avrdude's CRC_EOP and the next command hangs: "programmer is not responding";
+  // 2. with the version patched, the upload stalls at the first NRWW page (0x7000): its erase
+  //    halts the CPU while the page's bytes keep arriving, and the USART overruns.
+  it.skip('uploads the 29 KiB sketch through the stageboot bootloader as well', async () => {
+    const bytes = imageBytes(fw.big);
+    const r = await uploadThroughSim(join(repoRoot, 'bootloader/hex/stageboot_atmega328p_16mhz.hex'), fw.big, bytes);
+    expect(r.verifiedBytes).toBe(bytes);
   });
 });

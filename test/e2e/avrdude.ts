@@ -42,3 +42,22 @@ export function uploadWithAvrdude(port: string, hexFile: string, baud = 115200, 
     });
   });
 }
+
+/**
+ * One avrdude upload of `hexFile` into a fresh `stageboot sim --pty` node carrying `bootloader`
+ * (real-time pace), as a user would do it. Throws with avrdude's output if it does not verify.
+ */
+export async function uploadThroughSim(bootloader: string, hexFile: string, bytes: number, baud = 115200): Promise<AvrdudeResult & { writeSeconds: number; readSeconds: number }> {
+  const { SimCli } = await import('./sim-cli.ts');
+  const sim = await SimCli.start(['--bootloader', bootloader, '--baud', String(baud)]);
+  try {
+    const r = await uploadWithAvrdude(sim.pty, hexFile, baud);
+    if (r.code !== 0 || r.verifiedBytes !== bytes || r.writeSeconds === undefined || r.readSeconds === undefined) {
+      const why = /avrdude error: [^\n]*/.exec(r.output)?.[0] ?? `exit ${r.code}`;
+      throw Object.assign(new Error(`avrdude upload through ${bootloader} failed: ${why}`), { output: r.output });
+    }
+    return { ...r, writeSeconds: r.writeSeconds, readSeconds: r.readSeconds };
+  } finally {
+    await sim.stop();
+  }
+}
