@@ -1,81 +1,723 @@
-// The Arduino face of the engine: Stream/Print transports, the image's own size, and the
-// queries a sketch makes.
+// The node side of protocol/WIRE.md and the record rules of protocol/STATES.md on the
+// ATmega328P: transport glue, protocol engine and a polled TWI master in one translation unit
+// with sb_core.h, written for flash size (the library must add at most 3 KiB to a sketch).
+//
+// Buffers: the frame buffer (sb_f) holds one request and is reused for its reply. The page
+// buffer (pb) holds either one chunk on its way to the EEPROM or one record being read,
+// patched and written; it also carries the ACK of a chunk handed to the EEPROM. A DATA frame
+// is acknowledged once its bytes are in the EEPROM's page buffer: the write cycle then runs on
+// its own while the next chunk travels, which is what keeps the line busy.
+//
+// Blocking: the DATA path never waits for the EEPROM (one attempt per poll). Requests the host
+// waits on may: INFO, BEGIN, FORMAT for a write cycle or a few, END for the CRC of the slot
+// (about 1 s for 32 KiB), a TRIAL activation for the copy of the running image (a few
+// seconds). The host allows for them (its END and ACTIVATE timeouts grow with the size).
+//
+// Sharing the bus with Wire: every EEPROM transaction saves TWBR, the TWSR prescaler and TWCR,
+// runs at 400 kHz with the TWI interrupt off (so Wire's ISR never sees our bus states), ends
+// with a STOP and puts the three registers back. Wire's 32-byte buffer is never used, so
+// 64- and 128-byte page writes go through whole.
 #include "StageBoot.h"
-#include "sb_engine.h"
-#include "sb_io.h"
+#include "sb_core.h"
+#include <avr/boot.h>
 #include <avr/pgmspace.h>
 #include <avr/wdt.h>
 
-extern uint8_t sb_i2c_addr;
-// End of .text + .data in flash (avr-libc's linker script): the length of this image's payload.
-extern const char __data_load_end[];
+// Rewrite the receiving slot's progress after this many newly written payload bytes (32 pages
+// of a 24LC256). Each rewrite costs about one chunk time; a reset resends at most this much.
+#define PERSIST_BYTES 2048
+// A partial frame older than this (ms, after its last byte) is dropped: see WIRE.md.
+#define IDLE_MS 3
 
-void sbio_send(void *out, const uint8_t *p, uint8_t n) {
-  if (out) static_cast<Print *>(out)->write(p, n);
+extern "C" volatile unsigned long timer0_millis; // wiring.c; its low byte is our idle clock
+extern const char __data_load_end[];             // end of .text + .data: this image's length
+
+static uint8_t pb_[SB_MAX_CHUNK];
+// The page buffer through a pointer: displacement stores for the records built in it.
+#define PB(v)          \
+  uint8_t *v = pb_;    \
+  SB_HIDE(v)
+
+enum { PB_FREE, PB_CHUNK, PB_PERSIST, PB_ACK };
+
+// ---- TWI master.
+
+#define IO_OK 0
+#define IO_BUSY 1 // the chip NACKed its address: a write cycle runs
+#define IO_ERROR 2
+#define OP_WRITE 0 // one attempt
+#define OP_WAIT 1  // ACK-polls a running write cycle out first (bounded)
+#define OP_READ 3  // (waits too)
+#define OP_BANK 4  // the upper 64 KiB of a 24LC1025 (bit 2 of its device address)
+
+// sb_twi.S
+extern "C" uint8_t sb_ee(uint16_t a, uint8_t *p, uint8_t n, uint8_t op);
+extern "C" uint8_t sb_i2c, sb_err; // the EEPROM's 7-bit address; an EEPROM error happened
+uint8_t sb_i2c, sb_err;
+#define ee sb_ee
+
+static uint8_t eeAt(sb_u24 a, uint8_t *p, uint8_t n, uint8_t op) {
+  return ee((uint16_t)a, p, n, op | (uint8_t)(a >> 16) << 2);
 }
 
-void sbio_reboot(void *out) {
-  if (out) static_cast<Print *>(out)->flush(); // let the reply leave the UART first
+static uint16_t appMax(void) {
+  // BOOTSZ1:0 (high fuse bits 2:1): 00 = 4 KiB boot section ... 11 = 512 B
+  uint8_t bootsz = (boot_lock_fuse_bits_get(GET_HIGH_FUSE_BITS) >> 1) & 3;
+  return 0x8000 - (0x1000 >> bootsz);
+}
+
+// ---- Records. r: 0 = boot record, 1 + i = slot i; copy c at (1 + 2r + c) x pitch.
+
+static uint8_t recSize(uint8_t r) {
+  return r ? SB_SLOT_RECORD_SIZE : SB_BOOT_RECORD_SIZE;
+}
+
+static uint8_t recRead(uint8_t r, uint8_t c) {
+  PB(p);
+  uint8_t size = recSize(r);
+  ee((uint16_t)(2 * r + 1 + c) << 7, p, size, OP_READ);
+  return size;
+}
+
+// The newest valid copy of record r into pb (zeros if none); returns its state (0: none).
+static uint8_t __attribute__((noinline)) recLoad(uint8_t r) {
+  sb_state *s = SB();
+  PB(p);
+  sb_pick_start();
+  uint8_t size = recRead(r, 1);
+  sb_pick(1, p, size);
+  if (!sb_pick(0, p, recRead(r, 0))) {
+    if (s->newest == 2) {
+      memset(p, 0, size);
+      return 0;
+    }
+    recRead(r, 1);
+  }
+  return p[2];
+}
+
+// pb as the next version of record r, into the copy that does not hold the newest one.
+static void __attribute__((noinline)) recStore(uint8_t r) {
+  sb_state *s = SB();
+  PB(p);
+  uint8_t size = recSize(r), c = !s->newest;
+  sb_wr16(p, s->rseq);
+  sb_crc_ok(p, size - 4, 1);
+  ee((uint16_t)(2 * r + 1 + c) << 7, p, size, OP_WAIT);
+  s->newest = c;
+  s->rseq++;
+}
+
+// The boot record into pb, NO_SLOT in its slot fields when there is none; returns its state.
+static uint8_t bootLoad(void) {
+  PB(p);
+  uint8_t st = recLoad(0);
+  if (!st) p[4] = p[5] = p[6] = SB_NO_SLOT;
+  return st;
+}
+
+// The boot record with these fields in pb, to be written with recStore(0).
+static void bootSet(uint8_t state, uint8_t flags, uint8_t slot, uint8_t backup, uint8_t result) {
+  PB(p);
+  bootLoad();
+  p[SB_BOOT_RECORD_OFF_STATE] = state;
+  p[SB_BOOT_RECORD_OFF_FLAGS] = flags;
+  p[SB_BOOT_RECORD_OFF_SLOT] = slot;
+  p[SB_BOOT_RECORD_OFF_BACKUP] = backup;
+  p[SB_BOOT_RECORD_OFF_RESULT] = result;
+  p[SB_BOOT_RECORD_OFF_ATTEMPTS] = 0;
+}
+
+// SlotRole bits of slot i, from the boot record.
+static uint8_t roleOf(uint8_t i) {
+  PB(p);
+  uint8_t st = bootLoad(), role = 0;
+  if (p[SB_BOOT_RECORD_OFF_CURRENT] == i) role = SB_ROLE_CURRENT;
+  if ((st == SB_BOOT_PENDING || st == SB_BOOT_INSTALLING) && p[SB_BOOT_RECORD_OFF_SLOT] == i) role |= SB_ROLE_PENDING;
+  if (st == SB_BOOT_TRIAL && p[SB_BOOT_RECORD_OFF_BACKUP] == i) role |= SB_ROLE_BACKUP;
+  return role;
+}
+#define IN_USE (SB_ROLE_PENDING | SB_ROLE_BACKUP)
+
+static sb_u24 dataAddr(uint8_t i) {
+  sb_state *s = SB();
+  sb_u24 a = (uint16_t)(SB_FS_SLOT_REC_BASE + 2 * s->slots) << 7;
+  while (i--) a += s->slotSize;
+  return a;
+}
+
+// A fresh version of slot i's record in pb (not yet written): state, progress 0, no header.
+static void slotInit(uint8_t i, uint8_t state) {
+  PB(p);
+  recLoad(i + 1);
+  memset(p, 0, SB_SLOT_RECORD_SIZE);
+  p[SB_SLOT_RECORD_OFF_STATE] = state;
+  sb_u24 a = dataAddr(i);
+  memcpy(p + SB_SLOT_RECORD_OFF_DATA_ADDR, &a, 3);
+  memcpy(p + SB_SLOT_RECORD_OFF_CAPACITY, &SB()->slotSize, 3);
+}
+
+static uint16_t progressNow(void) {
+  sb_state *s = SB();
+  uint16_t n = s->cum * s->xChunk;
+  return n > s->xLen ? s->xLen : n;
+}
+
+// Rewrites the receiving slot's record with the current progress. The payload pages it claims
+// are written: the chip finishes one write cycle before it takes the next.
+static void persist(void) {
+  sb_state *s = SB();
+  PB(p);
+  uint8_t r = s->xSlot + 1;
+  recRead(r, s->xNewest);
+  if (!sb_rec_valid(p, SB_SLOT_RECORD_SIZE)) {
+    s->xSlot = SB_NO_SLOT; // unreadable: stop; a new BEGIN finds what the EEPROM holds
+    return;
+  }
+  uint16_t n = progressNow();
+  sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, n);
+  s->newest = s->xNewest;
+  s->rseq = s->xNext;
+  recStore(r);
+  s->xNewest = s->newest;
+  s->xNext = s->rseq;
+  s->xSaved = n;
+}
+
+// Walks len bytes in pb-sized blocks: from flash (EE_COPY: into the EEPROM at a; FLASH_CRC:
+// into the CRC register) or from the EEPROM at a into the CRC register (EE_CRC).
+#define FLASH_CRC 0
+#define EE_COPY 1
+#define EE_CRC 2
+static void blocks(sb_u24 a, uint16_t len, uint8_t mode) {
+  PB(p);
+  SB()->crc = 0xFFFFFFFFUL;
+  for (uint16_t off = 0; off < len; off += SB_MAX_CHUNK, a += SB_MAX_CHUNK) {
+    uint8_t n = len - off > SB_MAX_CHUNK ? SB_MAX_CHUNK : len - off;
+    if (mode == EE_CRC) eeAt(a, p, n, OP_READ);
+    else
+      for (uint8_t k = 0; k < n; k++) p[k] = pgm_read_byte(off + k);
+    if (mode == EE_COPY) eeAt(a, p, n, OP_WAIT);
+    else sb_crc_fold(p, n);
+  }
+}
+
+// END's check: the CRC-32 of slot i's len payload bytes from the EEPROM (into sb_f + 8, the
+// crc field of END's reply); the slot becomes STAGED if it matches its header, else BAD.
+static uint8_t finish(uint8_t i, uint16_t len) {
+  PB(p);
+  blocks(dataAddr(i), len, EE_CRC);
+  uint32_t c = ~SB()->crc;
+  sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, c);
+  recLoad(i + 1);
+  uint8_t ok = c == sb_rd32(p + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC);
+  p[SB_SLOT_RECORD_OFF_STATE] = ok ? SB_SLOT_STAGED : SB_SLOT_BAD;
+  sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, len);
+  recStore(i + 1);
+  return ok ? SB_ST_OK : SB_ST_BAD_CRC;
+}
+
+// ---- Frames out: the payload is already at f + SB_FRAME_HEADER.
+
+static void send(Print *out, uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
+  uint8_t n = sb_seal(f, type | SB_REPLY_BIT, seq, len);
+  if (out) out->write(f, n);
+}
+
+static void sendAck(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
+  sb_state *s = SB();
+  f[4] = st;
+  f[5] = 0;
+  memcpy(f + 6, &s->cum, 4); // cumulative, selective
+  send(out, f, SB_MSG_DATA, seq, SB_ACK_REPLY_SIZE);
+}
+
+static void doReboot(Print *out) {
+  if (out) out->flush(); // let the reply leave the UART first
   wdt_enable(WDTO_15MS);
   for (;;) {
   }
 }
 
-bool StageBoot::begin(uint32_t appVersion) {
-  sb_i2c_addr = addr_;
-  // Internal pull-ups on SDA/SCL, as Wire does; real boards add external ones for 400 kHz.
-  PORTC |= _BV(PORTC4) | _BV(PORTC5);
-  uint32_t size = chip_ == EEPROM_24LC256 ? 32768UL : chip_ == EEPROM_24LC512 ? 65536UL : 131072UL;
-  uint8_t page = chip_ == EEPROM_24LC256 ? 64 : 128;
-  return sb_begin(size, page, appVersion, (uint16_t)__data_load_end) == SB_ST_OK;
+// ---- The page buffer on its way to the EEPROM. op: OP_WRITE (one attempt per EEPROM
+// operation, returns while the chip is busy) or OP_WAIT.
+static void __attribute__((noinline)) pump(uint8_t op) {
+  sb_state *s = SB();
+  PB(p);
+  if (s->pbMode == PB_CHUNK) {
+    while (s->pbOff < s->pbLen) {
+      sb_u24 a = s->pbAddr + s->pbOff;
+      uint8_t n = s->pbLen - s->pbOff, room = s->page - ((uint8_t)a & (s->page - 1));
+      if (n > room) n = room; // a chunk may straddle two EEPROM pages
+      uint8_t e = eeAt(a, p + s->pbOff, n, op);
+      if (e == IO_BUSY) return;
+      if (e) s->pbLen = 0; // given up: the host resends the chunk
+      s->pbOff += n;
+    }
+    if (s->pbLen) sb_ack_mark(s->pbChunk);
+    s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
+  }
+  if (s->pbMode == PB_PERSIST) {
+    if (ee(0, 0, 0, op) == IO_BUSY) return; // the chunk's write cycle still runs
+    persist();
+  }
+  // The ACK goes out only once the page buffer is free again: it lets the host send one more
+  // frame, and that frame must not wait in the 64-byte serial ring behind a held one.
+  if (s->pbMode) {
+    s->pbMode = PB_FREE;
+    sendAck(s->pbOut, p, s->pbSeq, s->pbLen ? SB_ST_OK : SB_ST_EEPROM_ERROR);
+  }
 }
 
-// millis() (low bits) when the last byte arrived: a partial frame older than IDLE_MS is dropped.
-static uint8_t lastRx;
-#define IDLE_MS 3
+static void drain(void) {
+  while (SB()->pbMode) pump(OP_WAIT);
+}
+
+// ---- Requests. Each reads its fields from p (= sb_f + 4), writes its reply over them and
+// returns a Status; rlen is the reply length when it succeeds.
+
+static uint8_t checkSlot(uint8_t i) {
+  uint8_t n = SB()->slots;
+  if (!n) return SB_ST_NOT_FORMATTED;
+  return i < n ? SB_ST_OK : SB_ST_BAD_SLOT;
+}
+
+static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
+  sb_state *s = SB();
+  PB(q);
+  uint8_t i = p[0], *h = p + SB_BEGIN_REQUEST_OFF_HEADER;
+  uint8_t chunk = p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE];
+  uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
+  // Every refusal comes before the first EEPROM write.
+  if (p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE + 1] || chunk < SB_CHUNK_MIN || chunk > SB_MAX_CHUNK) return SB_ST_BAD_FRAME;
+  if (!sb_header_ok(h) || !len) return SB_ST_BAD_HEADER;
+  uint8_t *sig = h + SB_IMAGE_HEADER_OFF_SIGNATURE;
+  if (sig[0] != SIGNATURE_0 || sig[1] != SIGNATURE_1 || sig[2] != SIGNATURE_2) return SB_ST_WRONG_TARGET;
+  // Applications load at 0 and fit below the bootloader (appMax < 32 KiB < any slot).
+  if (sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH + 2) || sb_rd32(h + SB_IMAGE_HEADER_OFF_LOAD_ADDR) || len > appMax() ||
+      len > s->slotSize)
+    return SB_ST_TOO_BIG;
+  if (roleOf(i) & IN_USE) return SB_ST_SLOT_IN_USE;
+
+  uint16_t resume = 0;
+  uint8_t live = s->xSlot == i && s->xChunk == chunk;
+  if (recLoad(i + 1) == SB_SLOT_RECEIVING && !memcmp(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE)) {
+    // The same image: resume where the EEPROM (or, if the transfer never stopped, RAM) is.
+    s->xSaved = sb_rd16(q + SB_SLOT_RECORD_OFF_PROGRESS);
+    resume = live ? s->cum : s->xSaved / chunk;
+  } else {
+    slotInit(i, SB_SLOT_RECEIVING);
+    memcpy(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE);
+    recStore(i + 1);
+    live = 0;
+    s->xSaved = 0;
+  }
+  if (!live) s->sel = 0;
+  s->cum = resume;
+  s->xSlot = i;
+  s->xNewest = s->newest;
+  s->xNext = s->rseq;
+  s->xLen = len;
+  s->xChunk = chunk;
+  s->xCount = (len + chunk - 1) / chunk;
+  s->xAddr = dataAddr(i);
+  p[1] = 0;
+  sb_wr16(p + 2, resume);
+  s->rlen = SB_BEGIN_REPLY_SIZE;
+  return SB_ST_OK;
+}
+
+// Returns 0 when the chunk must wait for the page buffer (the frame stays held).
+static uint8_t onData(Print *out) {
+  sb_state *s = SB();
+  uint8_t *f = sb_f, st = SB_ST_OK;
+  SB_HIDE(f);
+  uint8_t dlen = f[1] - 2;
+  uint16_t n = sb_rd16(f + SB_FRAME_HEADER);
+  if (s->xSlot == SB_NO_SLOT) st = SB_ST_NOT_RECEIVING;
+  else if (n >= s->xCount) st = SB_ST_BAD_RANGE;
+  else {
+    uint16_t off = n * s->xChunk, want = s->xLen - off;
+    if (want > s->xChunk) want = s->xChunk;
+    if (dlen != want) st = SB_ST_BAD_FRAME; // also a frame too short for a chunk index
+    else {
+      uint8_t c = sb_ack_class(n);
+      if (c == SB_ACK_BEYOND) return 1; // dropped: the host resends it when the window moves
+      if (c == SB_ACK_NEW) {            // a duplicate is re-acknowledged, never rewritten
+        if (s->pbMode) return 0;
+        memcpy(pb_, f + SB_FRAME_HEADER + 2, dlen);
+        s->pbMode = PB_CHUNK;
+        s->pbLen = dlen;
+        s->pbOff = 0;
+        s->pbChunk = n;
+        s->pbAddr = s->xAddr + off;
+        s->pbSeq = f[3];
+        s->pbOut = out;
+        pump(OP_WRITE); // acknowledged as soon as the EEPROM has the bytes
+        return 1;
+      }
+    }
+  }
+  sendAck(out, f, f[3], st);
+  s->fn = 0; // the reply overwrote what followed the request
+  return 1;
+}
+
+static uint8_t onEnd(uint8_t *p) {
+  sb_state *s = SB();
+  PB(q);
+  uint8_t i = p[0], st = recLoad(i + 1), r = SB_ST_OK;
+  if (st == SB_SLOT_STAGED) {
+    // END again after it succeeded (its reply was lost): the same answer, nothing rewritten.
+    memcpy(p + SB_END_REPLY_OFF_CRC, q + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, 4);
+  } else {
+    if (st == SB_SLOT_BAD) return SB_ST_BAD_CRC;
+    if (s->xSlot != i) return SB_ST_NOT_RECEIVING;
+    if (s->cum < s->xCount) return SB_ST_BAD_RANGE; // chunks still missing
+    if (s->xSaved < s->xLen) persist();             // first, so a cut during the CRC resumes at the end
+    s->xSlot = SB_NO_SLOT;
+    r = finish(i, s->xLen);
+  }
+  p[1] = p[2] = p[3] = 0;
+  s->rlen = SB_END_REPLY_SIZE;
+  return r;
+}
+
+static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {
+  sb_state *s = SB();
+  PB(q);
+  uint8_t e = checkSlot(i);
+  if (e) return e;
+  if (mode > SB_ACT_TRIAL) return SB_ST_BAD_FRAME;
+  if (bootLoad() == SB_BOOT_TRIAL) {
+    // A retried TRIAL that already booted is done; anything else waits for CONFIRM or revert.
+    return q[SB_BOOT_RECORD_OFF_SLOT] == i && mode == SB_ACT_TRIAL ? SB_ST_OK : SB_ST_BUSY;
+  }
+  if (recLoad(i + 1) != SB_SLOT_STAGED) return SB_ST_NOT_STAGED;
+  uint8_t backup = SB_NO_SLOT;
+  if (mode == SB_ACT_TRIAL) {
+    // The backup is a slot that holds the running image (STAGED, same length and CRC), else a
+    // copy of our own flash into a slot that holds nothing worth keeping.
+    uint8_t spare = SB_NO_SLOT;
+    uint8_t *h = q + SB_SLOT_RECORD_OFF_HEADER;
+    for (uint8_t k = 0; k < s->slots; k++) {
+      if (k == i) continue;
+      uint8_t st = recLoad(k + 1);
+      if (st == SB_SLOT_STAGED && sb_rd32(h + SB_IMAGE_HEADER_OFF_LENGTH) == s->appLen &&
+          sb_rd32(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC) == s->appCrc)
+        backup = k;
+      else if (st != SB_SLOT_RECEIVING && st != SB_SLOT_STAGED) spare = k;
+    }
+    if (backup == SB_NO_SLOT) {
+      if (spare == SB_NO_SLOT) return SB_ST_NO_BACKUP_ROOM;
+      backup = spare;
+      // A header for our own flash, as the host would make it (build id = payload CRC).
+      slotInit(spare, SB_SLOT_RECEIVING);
+      sb_wr32(h, SB_IMAGE_MAGIC);
+      h[SB_IMAGE_HEADER_OFF_FORMAT] = SB_IMAGE_FORMAT;
+      h[SB_IMAGE_HEADER_OFF_HEADER_SIZE] = SB_IMAGE_HEADER_SIZE;
+      h[SB_IMAGE_HEADER_OFF_FLAGS] = SB_IMGF_CONFIRMS;
+      h[SB_IMAGE_HEADER_OFF_SIGNATURE] = SIGNATURE_0;
+      h[SB_IMAGE_HEADER_OFF_SIGNATURE + 1] = SIGNATURE_1;
+      h[SB_IMAGE_HEADER_OFF_SIGNATURE + 2] = SIGNATURE_2;
+      sb_wr16(h + SB_IMAGE_HEADER_OFF_LENGTH, s->appLen);
+      sb_wr32(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, s->appCrc);
+      sb_wr32(h + SB_IMAGE_HEADER_OFF_APP_VERSION, s->appVersion);
+      sb_wr32(h + SB_IMAGE_HEADER_OFF_BUILD_ID, s->appCrc);
+      sb_crc_ok(h, SB_IMAGE_HEADER_OFF_HEADER_CRC, 1);
+      recStore(spare + 1);
+      blocks(dataAddr(spare), s->appLen, EE_COPY);
+      // our own flash must read back right from the EEPROM
+      if (finish(spare, s->appLen)) return SB_ST_EEPROM_ERROR;
+    }
+  }
+  bootSet(SB_BOOT_PENDING, mode == SB_ACT_TRIAL ? SB_BOOTF_TRIAL : 0, i, backup, SB_RESULT_NONE);
+  recStore(0);
+  s->reboot = mode != SB_ACT_NEXT_RESET;
+  return SB_ST_OK;
+}
+
+static uint8_t __attribute__((noinline)) confirm(void) {
+  PB(q);
+  uint8_t st = bootLoad();
+  if (st == SB_BOOT_TRIAL) {
+    bootSet(SB_BOOT_IDLE, 0, q[SB_BOOT_RECORD_OFF_SLOT], SB_NO_SLOT, SB_RESULT_CONFIRMED);
+    recStore(0);
+    if (!sb_err) {
+      MCUSR &= ~_BV(WDRF); // while WDRF is set the watchdog cannot be turned off
+      wdt_disable();
+    }
+    return SB_ST_OK;
+  }
+  // CONFIRM again after it succeeded (its reply was lost) is fine.
+  return st == SB_BOOT_IDLE && q[SB_BOOT_RECORD_OFF_RESULT] == SB_RESULT_CONFIRMED ? SB_ST_OK : SB_ST_NOT_TRIAL;
+}
+
+// FORMAT: the superblock goes invalid first and valid last, so a cut in between reads as "not
+// formatted". Each record gets a fresh version the usual way (the other copy may hold old
+// data: it loses on seq). Blocks for (slots + 3) write cycles, about 30-80 ms.
+static uint8_t __attribute__((noinline)) format(uint8_t n) {
+  sb_state *s = SB();
+  PB(q);
+  if (!sb_plan(q, n)) return SB_ST_BAD_FRAME;
+  s->xSlot = SB_NO_SLOT;
+  memset(q, 0, 4);
+  ee(0, q, 4, OP_WAIT);
+  s->slots = n; // dataAddr() needs it
+  bootSet(SB_BOOT_IDLE, 0, SB_NO_SLOT, SB_NO_SLOT, SB_RESULT_NONE);
+  q[SB_BOOT_RECORD_OFF_CURRENT] = SB_NO_SLOT;
+  recStore(0);
+  for (uint8_t i = 0; i < n; i++) {
+    slotInit(i, SB_SLOT_EMPTY);
+    recStore(i + 1);
+  }
+  sb_plan(q, n);
+  ee(0, q, SB_SUPERBLOCK_SIZE, OP_WAIT);
+  if (sb_err) s->slots = 0;
+  return SB_ST_OK;
+}
+
+// Payload length each request must have (SLOTARG: its first byte names a slot), by type - 1.
+#define SLOTARG 0x80
+static const uint8_t REQ[] PROGMEM = {
+    0,                               // INFO
+    SB_SLOT_QUERY_SIZE | SLOTARG,    // SLOT
+    SB_BEGIN_REQUEST_SIZE | SLOTARG, // BEGIN
+    0,                               // DATA (not through this table)
+    SB_SLOT_QUERY_SIZE | SLOTARG,    // END
+    SB_ACTIVATE_REQUEST_SIZE,        // ACTIVATE
+    0,                               // CONFIRM
+    SB_SLOT_QUERY_SIZE | SLOTARG,    // ERASE
+    SB_READ_REQUEST_SIZE,            // READ
+    0,                               // REBOOT
+    0,                               // BOOT
+    SB_FORMAT_REQUEST_SIZE,          // FORMAT
+};
+
+static uint8_t handle(uint8_t type, uint8_t *p) {
+  sb_state *s = SB();
+  PB(q);
+  uint8_t i = p[0];
+  switch (type) {
+  case SB_MSG_INFO: {
+    uint8_t st = bootLoad();
+    memset(p, 0, SB_INFO_REPLY_SIZE);
+    p[SB_INFO_REPLY_OFF_PROTOCOL] = SB_PROTOCOL_VERSION;
+    p[SB_INFO_REPLY_OFF_SIGNATURE] = SIGNATURE_0;
+    p[SB_INFO_REPLY_OFF_SIGNATURE + 1] = SIGNATURE_1;
+    p[SB_INFO_REPLY_OFF_SIGNATURE + 2] = SIGNATURE_2;
+    p[SB_INFO_REPLY_OFF_BOOT_STATE] = st;
+    sb_wr16(p + SB_INFO_REPLY_OFF_BL_VERSION, pgm_read_word(SB_BL_VERSION_ADDR));
+    p[SB_INFO_REPLY_OFF_FLASH_SIZE + 1] = 0x80; // 32 KiB
+    sb_wr16(p + SB_INFO_REPLY_OFF_APP_MAX, appMax());
+    if (s->slots) memcpy(p + SB_INFO_REPLY_OFF_CHIP_SIZE, &s->chip, 3);
+    p[SB_INFO_REPLY_OFF_PAGE_SIZE] = s->page;
+    p[SB_INFO_REPLY_OFF_SLOT_COUNT] = s->slots;
+    p[SB_INFO_REPLY_OFF_CURRENT] = q[SB_BOOT_RECORD_OFF_CURRENT];
+    p[SB_INFO_REPLY_OFF_MAX_CHUNK] = SB_MAX_CHUNK;
+    p[SB_INFO_REPLY_OFF_WINDOW] = SB_WINDOW;
+    p[SB_INFO_REPLY_OFF_RESULT] = q[SB_BOOT_RECORD_OFF_RESULT];
+    memcpy(p + SB_INFO_REPLY_OFF_APP_VERSION, &s->appVersion, 8);
+    s->rlen = SB_INFO_REPLY_SIZE;
+    break;
+  }
+  case SB_MSG_SLOT: {
+    uint8_t role = roleOf(i), st = recLoad(i + 1);
+    p[SB_SLOT_REPLY_OFF_SLOT] = i;
+    p[SB_SLOT_REPLY_OFF_STATE] = st ? st : SB_SLOT_EMPTY;
+    p[SB_SLOT_REPLY_OFF_ROLE] = role;
+    if (!st) memcpy(q + SB_SLOT_RECORD_OFF_CAPACITY, &s->slotSize, 3);
+    // capacity, progress and header follow each other in both structs
+    memcpy(p + SB_SLOT_REPLY_OFF_CAPACITY, q + SB_SLOT_RECORD_OFF_CAPACITY, 8 + SB_IMAGE_HEADER_SIZE);
+    if (s->xSlot == i) sb_wr16(p + SB_SLOT_REPLY_OFF_PROGRESS, progressNow());
+    s->rlen = SB_SLOT_REPLY_SIZE;
+    break;
+  }
+  case SB_MSG_BEGIN:
+    return onBegin(p);
+  case SB_MSG_END:
+    return onEnd(p);
+  case SB_MSG_ACTIVATE:
+    return activate(i, p[1]);
+  case SB_MSG_CONFIRM:
+    return confirm();
+  case SB_MSG_ERASE:
+    if (roleOf(i) & IN_USE) return SB_ST_SLOT_IN_USE;
+    if (s->xSlot == i) s->xSlot = SB_NO_SLOT;
+    if (recLoad(i + 1) != SB_SLOT_EMPTY) {
+      slotInit(i, SB_SLOT_EMPTY);
+      recStore(i + 1);
+    }
+    break;
+  case SB_MSG_READ: {
+    sb_u24 a;
+    memcpy(&a, p, 3);
+    uint8_t n = p[SB_READ_REQUEST_OFF_LENGTH];
+    if (p[3] || (uint8_t)(n - 1) >= SB_MAX_CHUNK || a + n > s->chip) return SB_ST_BAD_RANGE;
+    // A 24LC1025's sequential read wraps at its 64 KiB block: split there.
+    uint16_t room = -(uint16_t)a;
+    uint8_t first = room && room < n ? room : n;
+    eeAt(a, p + 1, first, OP_READ);
+    if (first < n) eeAt(a + first, p + 1 + first, n - first, OP_READ);
+    s->rlen = 1 + n;
+    break;
+  }
+  case SB_MSG_REBOOT:
+    if (s->xSlot != SB_NO_SLOT) persist(); // the resume after the reset loses nothing
+    s->reboot = 1;
+    break;
+  case SB_MSG_BOOT:
+    recLoad(0);
+    memcpy(p + 1, q, SB_BOOT_RECORD_SIZE);
+    s->rlen = SB_BOOT_REPLY_SIZE;
+    break;
+  case SB_MSG_FORMAT:
+    return format(i);
+  }
+  return SB_ST_OK;
+}
+
+// Returns 0 when the frame in sb_f must stay held.
+static uint8_t dispatch(Print *out) {
+  sb_state *s = SB();
+  uint8_t *f = sb_f;
+  SB_HIDE(f);
+  uint8_t *p = f + SB_FRAME_HEADER, type = f[2], t = type - 1;
+  if (type & SB_REPLY_BIT) return 1; // a reply (an echo on a shared link): not for us
+  if (type == SB_MSG_DATA) return onData(out);
+  drain();
+  sb_err = s->reboot = 0;
+  s->rlen = 1;
+  uint8_t st = SB_ST_UNKNOWN_TYPE;
+  if (t < sizeof REQ) {
+    uint8_t want = pgm_read_byte(REQ + t);
+    st = f[1] != (want & ~SLOTARG) ? SB_ST_BAD_FRAME : want & SLOTARG ? checkSlot(p[0]) : SB_ST_OK;
+    if (!st) st = handle(type, p);
+  }
+  if (sb_err) st = SB_ST_EEPROM_ERROR, s->rlen = 1, s->reboot = 0;
+  p[0] = st;
+  send(out, f, type, f[3], s->rlen);
+  s->fn = 0; // the reply overwrote what followed the request
+  if (s->reboot) doReboot(out);
+  return 1;
+}
+
+static void __attribute__((noinline)) run(Print *out) {
+  sb_state *s = SB();
+  do {
+    if (!dispatch(out)) {
+      s->held = 1;
+      s->heldOut = out;
+      return;
+    }
+  } while (s->fn && sb_next());
+  s->held = 0;
+}
+
+static void service(void) {
+  sb_state *s = SB();
+  pump(OP_WRITE);
+  if (s->held) run(s->heldOut);
+}
+
+// ---- The sketch's side.
+
+bool StageBoot::begin(uint32_t appVersion) {
+  sb_state *s = SB();
+  PB(q);
+  sb_i2c = addr_;
+  // Internal pull-ups on SDA/SCL, as Wire does; real boards add external ones for 400 kHz.
+  PORTC |= _BV(PORTC4) | _BV(PORTC5);
+  s->chip = (sb_u24)0x8000 << chip_;
+  s->page = chip_ ? 128 : 64;
+  s->xSlot = SB_NO_SLOT;
+  s->appVersion = appVersion;
+  s->appLen = (uint16_t)__data_load_end;
+  ee(0, sb_f, SB_SUPERBLOCK_SIZE, OP_READ);
+  if (sb_err) return false;
+  uint8_t n = sb_f[SB_SUPERBLOCK_OFF_SLOT_COUNT];
+  if (!sb_crc_ok(sb_f, SB_SUPERBLOCK_OFF_CRC, 0)) format(1 << chip_); // first use, or a FORMAT cut short
+  else if (sb_plan(q, n) && !memcmp(q, sb_f, SB_SUPERBLOCK_SIZE)) s->slots = n;
+  // else laid out for another chip: NOT_FORMATTED until a FORMAT says otherwise
+
+  // A watchdog left running by our own REBOOT/ACTIVATE (WDRF keeps it on after the reset)
+  // would reset the sketch forever; only a trial keeps it, as the bootloader armed it.
+  if (bootLoad() != SB_BOOT_TRIAL) {
+    MCUSR &= ~_BV(WDRF);
+    wdt_disable();
+  }
+  // The running image came from the slot `current` names if that slot's payload is our flash.
+  uint8_t cur = q[SB_BOOT_RECORD_OFF_CURRENT];
+  if (cur < s->slots && recLoad(cur + 1) == SB_SLOT_STAGED) {
+    uint8_t *h = q + SB_SLOT_RECORD_OFF_HEADER;
+    uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
+    uint32_t crc = sb_rd32(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC), v = sb_rd32(h + SB_IMAGE_HEADER_OFF_APP_VERSION);
+    if (len <= appMax()) {
+      blocks(0, len, FLASH_CRC);
+      if (~s->crc == crc) s->appLen = len, s->appVersion = v;
+    }
+  }
+  blocks(0, s->appLen, FLASH_CRC);
+  s->appCrc = ~s->crc;
+  return !sb_err;
+}
 
 void StageBoot::poll(Stream &link) {
-  sb_service();
-  while (sb_wants_bytes()) {
+  sb_state *s = SB();
+  service();
+  while (!s->held) {
     int c = link.read();
+    uint8_t now = *(volatile uint8_t *)&timer0_millis;
     if (c < 0) {
-      if ((uint8_t)((uint8_t)millis() - lastRx) > IDLE_MS) sb_idle(&link);
+      if ((uint8_t)(now - s->lastRx) > IDLE_MS && sb_idle()) run(&link);
       break;
     }
-    lastRx = (uint8_t)millis();
-    sb_feed((uint8_t)c, &link);
+    s->lastRx = now;
+    if (sb_push(c)) run(&link);
   }
 }
 
 void StageBoot::poll() {
-  sb_service();
+  service();
 }
 
 bool StageBoot::handleFrame(const uint8_t *frame, uint8_t len, Print &reply) {
-  sb_service();
-  if (!sb_wants_bytes()) return false;
-  while (len--) sb_feed(*frame++, &reply);
+  sb_state *s = SB();
+  service();
+  if (s->held) return false;
+  while (len--)
+    if (sb_push(*frame++)) run(&reply);
   // A packet is a whole frame: nothing of it may wait for the next packet.
-  while (sb_idle(&reply)) {
-  }
+  while (s->fn && !s->held)
+    if (sb_idle()) run(&reply);
   return true;
 }
 
 bool StageBoot::confirm() {
-  return sb_confirm() == SB_ST_OK;
+  sb_state *s = SB();
+  drain();
+  sb_err = 0;
+  uint8_t st = ::confirm();
+  return !sb_err && st == SB_ST_OK;
 }
 
 bool StageBoot::inTrial() {
-  sb_boot_record r;
-  return sb_boot_record_get(&r) == SB_BOOT_TRIAL;
+  drain();
+  return bootLoad() == SB_BOOT_TRIAL;
 }
 
 uint8_t StageBoot::activate(uint8_t slot, Mode mode) {
-  return sb_activate(slot, mode);
+  sb_state *s = SB();
+  drain();
+  sb_err = s->reboot = 0;
+  uint8_t st = ::activate(slot, mode);
+  if (sb_err) return SB_ST_EEPROM_ERROR;
+  if (s->reboot) doReboot(0);
+  return st;
 }
 
 uint32_t StageBoot::version() {
-  return sb_app_version();
+  return SB()->appVersion;
 }
 
 uint16_t StageBoot::bootloaderVersion() {
@@ -83,9 +725,13 @@ uint16_t StageBoot::bootloaderVersion() {
 }
 
 uint8_t StageBoot::slotCount() {
-  return sb_slot_count();
+  return SB()->slots;
 }
 
 uint8_t StageBoot::slotState(uint8_t slot, sb_image_header *hdr) {
-  return sb_slot_get(slot, hdr);
+  if (slot >= SB()->slots) return 0;
+  drain();
+  uint8_t st = recLoad(slot + 1);
+  if (hdr) memcpy(hdr, pb_ + SB_SLOT_RECORD_OFF_HEADER, SB_IMAGE_HEADER_SIZE);
+  return st ? st : SB_SLOT_EMPTY;
 }

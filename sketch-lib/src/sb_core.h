@@ -1,78 +1,316 @@
-// The parts of stageboot's node side that are pure computation: CRCs, the frame codec with
-// resynchronisation, record validation and the A/B pick, the acknowledgement window and the
-// EEPROM layout plan. No Arduino.h, no AVR registers: the host-side tests compile this file
-// with g++ and check it against protocol/vectors/.
+// The pure-computation half of the library: CRCs, the frame decoder with resynchronisation,
+// record validation and the A/B pick, the acknowledgement window and the EEPROM layout plan,
+// plus the one state struct the whole library works on.
+//
+// Not an ordinary header: it holds static functions and their state, and exactly one
+// translation unit includes it (StageBoot.cpp on the AVR; test/sketch-lib/host/vectors.cpp on
+// the host, which checks it against protocol/vectors/). One unit lets GCC inline and drop
+// freely, and plain statics need no pointers passed around: the library must stay within
+// 3 KiB of flash. No Arduino.h and no AVR registers here.
 #ifndef STAGEBOOT_SB_CORE_H
 #define STAGEBOOT_SB_CORE_H
 
 #include <stdint.h>
+#include <string.h>
 #include "stageboot_protocol.h"
 
-// Largest chunk the node accepts. Fixed (not per chip) because the frame and page buffers are
-// static: 64 B is one 24LC256 page and half a 24LC512 page.
+#ifdef __AVR__
+#include <util/crc16.h>
+// EEPROM addresses and sizes need 17 bits (a 24LC1025 holds 128 KiB): 3-byte arithmetic.
+typedef __uint24 sb_u24;
+#else
+typedef uint32_t sb_u24;
+#endif
+
+// Largest chunk the node accepts. Fixed (not per chip) because the buffers are static: 64 B is
+// one 24LC256 page and half a 24LC512 page.
 #define SB_MAX_CHUNK 64
 // DATA frames the host may have unacknowledged: one in the page buffer (on its way to the
-// EEPROM) and one in the frame buffer. A third would have to wait in the core's 64-byte
-// serial ring, which one 70-byte DATA frame overflows.
+// EEPROM) and one in the frame buffer. A third would wait in the core's 64-byte serial ring,
+// which one 70-byte DATA frame overflows.
 #define SB_WINDOW 2
 // Largest frame payload the node takes or sends: a DATA request (chunk index + chunk).
 #define SB_MAX_PAYLOAD (2 + SB_MAX_CHUNK)
 #define SB_FRAME_BUF (SB_MAX_PAYLOAD + SB_FRAME_OVERHEAD)
 
-uint16_t sb_crc16(uint16_t crc, const uint8_t *p, uint8_t n);
-// CRC-32 register form: start with 0xFFFFFFFF, fold bytes, invert at the end.
-uint32_t sb_crc32_byte(uint32_t reg, uint8_t b);
-uint32_t sb_crc32_fold(uint32_t reg, const uint8_t *p, uint16_t n);
-// Complete CRC-32 (init and final xor applied) of a buffer.
-uint32_t sb_crc32(const uint8_t *p, uint16_t n);
+class Print;
 
-// Streaming frame decoder. buf[0] is the SOF of the candidate frame, n the bytes held.
-// `frame` is the length of the complete frame at the front, noted when it completed: the
-// engine writes its reply over the request, so buf[1] no longer says how long the request was.
+// Everything the library remembers. One instance per sketch (one bootloader, one EEPROM).
 typedef struct {
-  uint8_t n, frame;
-  uint8_t buf[SB_FRAME_BUF];
-} sb_decoder;
+  uint32_t crc;          // CRC-32 register: ~0, fold bytes, invert at the end
+  sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the layout)
+  uint8_t page;          // EEPROM page size
+  uint8_t fn;            // frame bytes held in sb_f
+  uint16_t cum, sel;     // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
+  uint8_t newest;        // copy holding the record last read (0 = A, 1 = B, 2 = none)
+  uint16_t rseq;         // seq of the next write of that record
+  // engine (StageBoot.cpp)
+  uint8_t slots;         // 0 while the EEPROM holds no usable superblock
+  uint8_t reboot, rlen, held, lastRx;
+  Print *heldOut;
+  // the page buffer: what it holds; for a chunk its length, bytes handed, index, DATA seq
+  uint8_t pbMode, pbLen, pbOff, pbSeq;
+  uint16_t pbChunk;
+  sb_u24 pbAddr;
+  Print *pbOut;
+  // the transfer under way (xSlot = NO_SLOT: none); xNewest/xNext: copy and next seq of its
+  // record, so a progress rewrite reads one copy, not three
+  uint8_t xSlot, xNewest, xChunk;
+  uint16_t xNext, xLen, xCount, xSaved;
+  sb_u24 xAddr;
+  uint32_t appVersion, appCrc; // the running image, in INFO order
+  uint16_t appLen;
+} sb_state;
 
-// Feeds one byte. Returns 1 when buf holds a complete frame with a good CRC (the caller
-// consumes it, then sets n = 0). Garbage, a length above SB_MAX_PAYLOAD or a bad CRC cost
-// only the candidate's SOF: the held bytes are scanned again for the next SOF.
-uint8_t sb_dec_push(sb_decoder *d, uint8_t b);
-// Consumes the frame at the front; returns 1 if the bytes held behind it complete another.
-uint8_t sb_dec_next(sb_decoder *d);
+static sb_state sb_S;
+static uint8_t sb_f[SB_FRAME_BUF]; // frame buffer: sb_f[0] is the SOF of the candidate frame
+
+// `sb_state *s = SB();`: through a pointer the compiler cannot see through, fields are reached
+// with 2-byte displacement loads and stores instead of 4-byte absolute ones.
+#ifdef __AVR__
+#define SB_HIDE(p) __asm__("" : "+b"(p))
+#else
+#define SB_HIDE(p) (void)0
+#endif
+static inline sb_state *SB(void) {
+  return &sb_S;
+}
+
+// Little-endian field access (AVR and x86 alike).
+static inline uint16_t sb_rd16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+static inline uint32_t sb_rd32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static inline void sb_wr16(uint8_t *p, uint16_t v) {
+  memcpy(p, &v, 2);
+}
+static inline void sb_wr32(uint8_t *p, uint32_t v) {
+  memcpy(p, &v, 4);
+}
+
+// ---- CRC-16/CCITT-FALSE (frames) and CRC-32/ISO-HDLC (images, records), both bitwise: a
+// table would cost more flash than the whole frame codec.
+
+static uint16_t sb_crc16(const uint8_t *p, uint8_t n) {
+  uint16_t crc = 0xFFFF;
+  while (n--) {
+#ifdef __AVR__
+    // XMODEM's update step is CCITT-FALSE's; only the initial value differs.
+    crc = _crc_xmodem_update(crc, *p++);
+#else
+    crc ^= (uint16_t)(*p++) << 8;
+    for (uint8_t k = 0; k < 8; k++) crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+#endif
+  }
+  return crc;
+}
+
+// Folds n (>= 1) bytes into the CRC-32 register.
+static void __attribute__((noinline)) sb_crc_fold(const uint8_t *p, uint8_t n) {
+  sb_state *s = SB();
+  uint32_t c = s->crc;
+#ifdef __AVR__
+  uint8_t k, t;
+  __asm__("1: ld %[t], %a[p]+\n\t"
+          "eor %A[c], %[t]\n\t"
+          "ldi %[k], 8\n"
+          "2: lsr %D[c]\n\t"
+          "ror %C[c]\n\t"
+          "ror %B[c]\n\t"
+          "ror %A[c]\n\t"
+          "brcc 3f\n\t"
+          "ldi %[t], 0x20\n\t"
+          "eor %A[c], %[t]\n\t"
+          "ldi %[t], 0x83\n\t"
+          "eor %B[c], %[t]\n\t"
+          "ldi %[t], 0xB8\n\t"
+          "eor %C[c], %[t]\n\t"
+          "ldi %[t], 0xED\n\t"
+          "eor %D[c], %[t]\n"
+          "3: dec %[k]\n\t"
+          "brne 2b\n\t"
+          "dec %[n]\n\t"
+          "brne 1b"
+          : [c] "+r"(c), [p] "+e"(p), [n] "+r"(n), [k] "=&d"(k), [t] "=&d"(t)
+          :
+          : "memory");
+#else
+  while (n--) {
+    c ^= *p++;
+    for (uint8_t k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320UL : c >> 1;
+  }
+#endif
+  s->crc = c;
+}
+
+// The CRC-32 register after ~0 and n (>= 1) bytes.
+static void __attribute__((noinline)) sb_crc_of(const uint8_t *p, uint8_t n) {
+  sb_S.crc = 0xFFFFFFFFUL;
+  sb_crc_fold(p, n);
+}
+
+// put = 0: whether the 4 bytes after p[0..n) hold their CRC-32 (little-endian). Folding a
+// message and its CRC leaves the register at a constant, so there is nothing to compare.
+// put = 1: stores the CRC-32 there.
+static uint8_t __attribute__((noinline)) sb_crc_ok(uint8_t *p, uint8_t n, uint8_t put) {
+  if (put) {
+    sb_crc_of(p, n);
+    sb_wr32(p + n, ~sb_S.crc);
+    return 1;
+  }
+  sb_crc_of(p, n + 4);
+  return sb_S.crc == 0xDEBB20E3UL;
+}
+
+// ---- Frames: 0x7E | len | type | seq | payload | crc16 lo hi (protocol/WIRE.md).
+
+// Seals the frame whose payload is already at f + SB_FRAME_HEADER; returns its total length.
+static uint8_t sb_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
+  f[0] = SB_FRAME_SOF;
+  f[1] = len;
+  f[2] = type;
+  f[3] = seq;
+  sb_wr16(f + len + 4, sb_crc16(f + 1, len + 3));
+  return len + SB_FRAME_OVERHEAD;
+}
+
+// Drops `skip` held bytes and everything up to the next SOF, then looks for a complete frame
+// with a good CRC at the front. A candidate that fails costs only its SOF: a real frame may
+// start inside its bytes. Returns 1 when sb_f holds a frame.
+static uint8_t __attribute__((noinline)) sb_drop(uint8_t skip) {
+  sb_state *s = SB();
+  uint8_t *f = sb_f;
+  SB_HIDE(f);
+  for (;;) {
+    uint8_t n = s->fn, i = skip < n ? skip : n; // never past what is held (n would wrap)
+    while (i < n && f[i] != SB_FRAME_SOF) i++;
+    n -= i;
+    s->fn = n;
+    memmove(f, f + i, n);
+    if (n < 2) return 0;
+    uint8_t len = f[1];
+    if (len <= SB_MAX_PAYLOAD) {
+      if (n < len + SB_FRAME_OVERHEAD) return 0;
+      if (sb_crc16(f + 1, len + 3) == sb_rd16(f + len + 4)) return 1;
+    }
+    skip = 1;
+  }
+}
+
+// One received byte; 1 when it completes a frame (consume it, then call sb_next).
+static uint8_t sb_push(uint8_t b) {
+  sb_state *s = SB();
+  if (!s->fn && b != SB_FRAME_SOF) return 0;
+  sb_f[s->fn++] = b;
+  return sb_drop(0);
+}
+
+// Consumes the frame at the front; 1 if the bytes held behind it complete another.
+static uint8_t sb_next(void) {
+  return sb_drop(sb_f[1] + SB_FRAME_OVERHEAD);
+}
+
 // The line went quiet with a partial frame held (a stray SOF with a plausible length would
-// otherwise wait for bytes of later frames): drop its SOF and rescan. Returns 1 on a frame.
-uint8_t sb_dec_idle(sb_decoder *d);
+// otherwise wait for bytes of later frames): drop its SOF and rescan. 1 on a frame.
+static uint8_t sb_idle(void) {
+  return SB()->fn ? sb_drop(1) : 0;
+}
 
-// Writes SOF, length, type, seq and the CRC around a payload already at f + SB_FRAME_HEADER.
-// Returns the frame's total length.
-uint8_t sb_frame_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len);
+// ---- Records (protocol/STATES.md): CRC-32 last, state 1..4, two copies, the valid one with
+// the newer seq wins. The reader offers copy B, then copy A, to sb_pick (after sb_pick_start);
+// newest then names the record's copy (A on a tie) and rseq the seq of the next write, which
+// goes to copy !newest (A when there is none).
 
-// A record copy (boot or slot record, `size` bytes with the CRC last) is valid when its CRC
-// matches and its state (byte 2) is 1..maxState.
-uint8_t sb_rec_valid(const uint8_t *rec, uint8_t size, uint8_t maxState);
-// Fills in a record's CRC.
-void sb_rec_seal(uint8_t *rec, uint8_t size);
+#define SB_MAX_STATE 4 // SB_BOOT_TRIAL and SB_SLOT_BAD: the largest state of either record
 
-// The A/B rule of STATES.md. Given which copies are valid and their seqs, returns the newest
-// (0 = A, 1 = B, SB_PICK_NONE) and sets *nextSeq; a writer writes copy (newest == 0 ? B : A).
-#define SB_PICK_NONE 2
-uint8_t sb_pick(uint8_t validA, uint16_t seqA, uint8_t validB, uint16_t seqB, uint16_t *nextSeq);
+static uint8_t sb_rec_valid(uint8_t *rec, uint8_t size) {
+  return (uint8_t)(rec[2] - 1) < SB_MAX_STATE && sb_crc_ok(rec, size - 4, 0);
+}
 
-// Checks an image header (magic, format, size, CRC): SB_ST_OK or SB_ST_BAD_HEADER.
-uint8_t sb_header_check(const sb_image_header *h);
+static void sb_pick_start(void) {
+  sb_state *s = SB();
+  s->newest = 2;
+  s->rseq = 1;
+}
 
-// Acknowledgement window: cumulative (every chunk below is written) and selective (bit i:
-// chunk cum + 1 + i is written).
+// Returns 1 when the copy is the newest so far.
+static uint8_t sb_pick(uint8_t copy, uint8_t *rec, uint8_t size) {
+  sb_state *s = SB();
+  uint16_t seq = sb_rd16(rec);
+  if (!sb_rec_valid(rec, size) || (s->newest != 2 && (int16_t)(seq - s->rseq) < 0)) return 0;
+  s->newest = copy;
+  s->rseq = seq + 1;
+  return 1;
+}
+
+// An image header is well formed: magic, format, size and CRC.
+static uint8_t sb_header_ok(uint8_t *h) {
+  return sb_rd32(h) == SB_IMAGE_MAGIC && sb_rd16(h + SB_IMAGE_HEADER_OFF_FORMAT) == (SB_IMAGE_FORMAT | SB_IMAGE_HEADER_SIZE << 8) &&
+         sb_crc_ok(h, SB_IMAGE_HEADER_OFF_HEADER_CRC, 0);
+}
+
+// ---- Acknowledgement window (protocol/WIRE.md).
+
 #define SB_ACK_NEW 0
 #define SB_ACK_DUP 1
 #define SB_ACK_BEYOND 2
-uint8_t sb_ack_classify(uint16_t cum, uint16_t sel, uint16_t chunk);
-void sb_ack_mark(uint16_t *cum, uint16_t *sel, uint16_t chunk);
 
-// Plans the layout of protocol/STATES.md for a chip with pages of at most SB_FS_REC_PITCH
-// bytes (the 24LC family); returns 0 for a bad slot count. The superblock comes out complete.
-uint8_t sb_plan(uint32_t chipSize, uint16_t pageSize, uint8_t slotCount, sb_superblock *sb);
-uint8_t sb_default_slots(uint32_t chipSize);
+static uint8_t sb_ack_class(uint16_t chunk) {
+  sb_state *s = SB();
+  uint16_t i = chunk - s->cum;
+  if (chunk < s->cum) return SB_ACK_DUP;
+  if (!i) return SB_ACK_NEW;
+  if (--i >= SB_ACK_WINDOW) return SB_ACK_BEYOND;
+  return (s->sel >> i) & 1;
+}
+
+static void sb_ack_mark(uint16_t chunk) {
+  sb_state *s = SB();
+  uint16_t sel = s->sel;
+  if (chunk == s->cum) {
+    // The new cumulative slides over the chunks after it that are written already.
+    for (;;) {
+      s->cum++;
+      uint8_t written = sel & 1;
+      sel >>= 1;
+      if (!written) break;
+    }
+  } else {
+    sel |= (uint16_t)(1u << (chunk - s->cum - 1));
+  }
+  s->sel = sel;
+}
+
+// ---- Layout plan (protocol/STATES.md) for the chip in chip/page: the superblock for n slots
+// into sb (28 bytes) and its slot size into slotSize; 0 for a bad slot count.
+
+static uint8_t __attribute__((noinline)) sb_plan(uint8_t *sb, uint8_t n) {
+  sb_state *s = SB();
+  if ((uint8_t)(n - 1) >= SB_FS_MAX_SLOTS) return 0;
+  memset(sb, 0, SB_SUPERBLOCK_SIZE);
+  uint8_t recs = SB_FS_SLOT_REC_BASE + 2 * n; // records end on a page boundary (pages <= pitch)
+  // In 64-byte units: what follows the records, shared out and rounded down to a page.
+  uint16_t units = ((uint16_t)(s->chip >> 6) - recs * 2) / n;
+  if (s->page > 64) units &= ~1;
+  sb_u24 size = (sb_u24)units << 6;
+  s->slotSize = size;
+  sb_wr32(sb, SB_FS_MAGIC);
+  sb[SB_SUPERBLOCK_OFF_LAYOUT] = SB_FS_LAYOUT;
+  sb[SB_SUPERBLOCK_OFF_SLOT_COUNT] = n;
+  sb[SB_SUPERBLOCK_OFF_PAGE_SIZE] = s->page;
+  sb[SB_SUPERBLOCK_OFF_REC_PITCH] = SB_FS_REC_PITCH;
+  memcpy(sb + SB_SUPERBLOCK_OFF_CHIP_SIZE, &s->chip, 3);
+  sb[SB_SUPERBLOCK_OFF_DATA_START + 1] = recs / 2; // recs x 128
+  sb[SB_SUPERBLOCK_OFF_DATA_START] = recs << 7;
+  memcpy(sb + SB_SUPERBLOCK_OFF_SLOT_SIZE, &size, 3);
+  sb_crc_ok(sb, SB_SUPERBLOCK_OFF_CRC, 1);
+  return 1;
+}
 
 #endif

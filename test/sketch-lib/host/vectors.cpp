@@ -1,4 +1,4 @@
-// Host-side driver for the C protocol core of sketch-lib (sb_core.cpp), compiled with g++.
+// Host-side driver for the C protocol core of sketch-lib (sb_core.h), compiled with g++.
 // Reads one command per line on stdin and prints one answer line, so vectors.test.ts can feed
 // it protocol/vectors/ and random cases and compare with the TypeScript implementation.
 //
@@ -11,7 +11,7 @@
 //   pick KIND A-HEX B-HEX                 -> winner(A|B|none) nextSeq writeTo(A|B)
 //   ack CUM SEL CHUNK                     -> new|dup|beyond, then cum sel after marking a new chunk
 // HEX "-" is empty.
-#include "sb_core.h"
+#include "sb_core.h" // static functions and their state: this file is their one translation unit
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -47,13 +47,16 @@ int main() {
       std::string h;
       in >> h;
       std::vector<uint8_t> d = unhex(h);
+      if (d.size() > 255) {
+        std::cout << "too long\n"; // the node never checks more than 255 bytes at a time
+        continue;
+      }
       if (cmd == "crc16") {
-        uint16_t c = 0xFFFF;
-        // the frame CRC takes at most 255 bytes at a time: feed longer inputs in pieces
-        for (size_t i = 0; i < d.size(); i += 200) c = sb_crc16(c, d.data() + i, (uint8_t)std::min<size_t>(200, d.size() - i));
-        snprintf(out, sizeof out, "%04x", c);
+        snprintf(out, sizeof out, "%04x", sb_crc16(d.data(), (uint8_t)d.size()));
       } else {
-        snprintf(out, sizeof out, "%08x", sb_crc32(d.data(), (uint16_t)d.size()));
+        d.resize(d.size() + 4);
+        sb_crc_ok(d.data(), (uint8_t)(d.size() - 4), 1);
+        snprintf(out, sizeof out, "%08x", sb_rd32(d.data() + d.size() - 4));
       }
       std::cout << out << "\n";
     } else if (cmd == "frame") {
@@ -62,43 +65,43 @@ int main() {
       in >> std::hex >> type >> seq >> h;
       std::vector<uint8_t> d = unhex(h), f(d.size() + SB_FRAME_OVERHEAD);
       memcpy(f.data() + SB_FRAME_HEADER, d.data(), d.size());
-      uint8_t n = sb_frame_seal(f.data(), (uint8_t)type, (uint8_t)seq, (uint8_t)d.size());
+      uint8_t n = sb_seal(f.data(), (uint8_t)type, (uint8_t)seq, (uint8_t)d.size());
       std::cout << hex(f.data(), n) << "\n";
     } else if (cmd == "decode") {
       std::string h;
       in >> h;
-      sb_decoder dec;
-      dec.n = 0;
+      sb_S.fn = 0;
       std::string res;
       for (size_t i = 0; i < h.size();) {
         uint8_t got;
         if (h[i] == '.') {
-          got = sb_dec_idle(&dec);
+          got = sb_idle();
           i++;
         } else {
-          got = sb_dec_push(&dec, (uint8_t)std::stoul(h.substr(i, 2), nullptr, 16));
+          got = sb_push((uint8_t)std::stoul(h.substr(i, 2), nullptr, 16));
           i += 2;
         }
         if (!got) continue;
         do {
-          snprintf(out, sizeof out, "%x %x ", dec.buf[2], dec.buf[3]);
-          res += (res.empty() ? "" : ";") + std::string(out) + hex(dec.buf + SB_FRAME_HEADER, dec.buf[1]);
-        } while (sb_dec_next(&dec));
+          snprintf(out, sizeof out, "%x %x ", sb_f[2], sb_f[3]);
+          res += (res.empty() ? "" : ";") + std::string(out) + hex(sb_f + SB_FRAME_HEADER, sb_f[1]);
+        } while (sb_next());
       }
       std::cout << (res.empty() ? "none" : res) << "\n";
     } else if (cmd == "header") {
       std::string h;
       in >> h;
       std::vector<uint8_t> d = unhex(h);
-      sb_image_header hd;
-      memcpy(&hd, d.data(), sizeof hd);
-      std::cout << (sb_header_check(&hd) == SB_ST_OK ? "valid" : "bad") << "\n";
+      d.resize(SB_IMAGE_HEADER_SIZE);
+      std::cout << (sb_header_ok(d.data()) ? "valid" : "bad") << "\n";
     } else if (cmd == "plan") {
       unsigned long size;
       unsigned page, slots;
       in >> size >> page >> slots;
       sb_superblock sb;
-      if (!sb_plan(size, (uint16_t)page, (uint8_t)slots, &sb)) {
+      sb_S.chip = (sb_u24)size;
+      sb_S.page = (uint8_t)page;
+      if (!sb_plan((uint8_t *)&sb, (uint8_t)slots)) {
         std::cout << "refused\n";
         continue;
       }
@@ -109,18 +112,20 @@ int main() {
       in >> kind >> a >> b;
       uint8_t size = kind == "boot" ? SB_BOOT_RECORD_SIZE : SB_SLOT_RECORD_SIZE;
       std::vector<uint8_t> ra = unhex(a), rb = unhex(b);
-      uint16_t sa, sbq, next;
-      memcpy(&sa, ra.data(), 2);
-      memcpy(&sbq, rb.data(), 2);
-      uint8_t w = sb_pick(sb_rec_valid(ra.data(), size, 4), sa, sb_rec_valid(rb.data(), size, 4), sbq, &next);
-      std::cout << (w == 0 ? "A" : w == 1 ? "B" : "none") << " " << next << " " << (w == 0 ? "B" : "A") << "\n";
+      // as the node reads them: copy B, then copy A
+      sb_pick_start();
+      sb_pick(1, rb.data(), size);
+      sb_pick(0, ra.data(), size);
+      uint8_t w = sb_S.newest;
+      std::cout << (w == 0 ? "A" : w == 1 ? "B" : "none") << " " << sb_S.rseq << " " << (w == 0 ? "B" : "A") << "\n";
     } else if (cmd == "ack") {
       unsigned cum, sel, chunk;
       in >> cum >> sel >> chunk;
-      uint16_t c = (uint16_t)cum, s = (uint16_t)sel;
-      uint8_t k = sb_ack_classify(c, s, (uint16_t)chunk);
-      if (k == SB_ACK_NEW) sb_ack_mark(&c, &s, (uint16_t)chunk);
-      std::cout << (k == SB_ACK_NEW ? "new" : k == SB_ACK_DUP ? "dup" : "beyond") << " " << c << " " << s << "\n";
+      sb_S.cum = (uint16_t)cum;
+      sb_S.sel = (uint16_t)sel;
+      uint8_t k = sb_ack_class((uint16_t)chunk);
+      if (k == SB_ACK_NEW) sb_ack_mark((uint16_t)chunk);
+      std::cout << (k == SB_ACK_NEW ? "new" : k == SB_ACK_DUP ? "dup" : "beyond") << " " << sb_S.cum << " " << sb_S.sel << "\n";
     } else {
       std::cout << "unknown command\n";
     }
