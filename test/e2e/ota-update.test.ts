@@ -1,5 +1,6 @@
 // issue 5, "Done when": update v1 -> v2, then a trial that is confirmed; a trial that is not
 // confirmed reverts; stage now, activate later. Real bootloader, real sketches, the CLI's code.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootResult, BootState } from '../../protocol/ts/index.ts';
 import type { RunningSimNode } from '../../host/src/ota/sim-node.ts';
@@ -48,6 +49,28 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
     expect(serialUntil(sim, V2, 6)).toMatch(V2);
     const boot = await withNode(sim.port, (c) => c.boot());
     expect(boot.result).toBe(BootResult.REVERTED);
+  });
+
+  it('after a serial upload, a trial backs up the flash, not the stale slot the boot record names', async () => {
+    sim = node({ eeprom: '24LC512' });
+    expect((await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'now')).code).toBe(0);
+    serialUntil(sim, V2, 4); // v2 runs from slot 0: the boot record says current = 0
+    // v1 arrives by a serial upload (avrdude through the bootloader writes the application
+    // pages; the boot record is not touched and still names slot 0, which holds v2).
+    sim.node.flash.fill(0xff, 0, sim.bootStart);
+    sim.node.loadHex(readFileSync(blink(1, '24LC512')));
+    sim.node.reset('external');
+    expect(serialUntil(sim, V1, 3)).toMatch(V1);
+    // A trial of v2 again: slot 0 already holds it. The backup must be v1, copied from flash.
+    const trial = await cli('push', blink(2, '24LC512'), '--port', sim.port, '--activate', 'trial', '--json');
+    expect(trial.code, trial.err).toBe(0);
+    expect(serialUntil(sim, V2, 6)).toMatch(V2);
+    const boot = await withNode(sim.port, (c) => c.boot());
+    expect(boot).toMatchObject({ state: BootState.TRIAL, slot: 0, backup: 1 });
+    // Not confirmed: the revert brings back what ran before the trial, v1.
+    sim.node.reset('external');
+    expect(serialUntil(sim, V1, 6)).toMatch(V1);
+    expect((await withNode(sim.port, (c) => c.boot())).result).toBe(BootResult.REVERTED);
   });
 
   it('stages now and activates later', async () => {
