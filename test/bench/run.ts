@@ -91,8 +91,14 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const onlyIdx = argv.indexOf('--only');
   const only = onlyIdx >= 0 ? argv[onlyIdx + 1]?.split(',') : undefined;
+  const files = moduleFiles(only);
+  const unknown = only?.filter((n) => !files.includes(`${n}.ts`)) ?? [];
+  if (unknown.length) {
+    process.stderr.write(`bench: no module named ${unknown.join(', ')}; modules: ${moduleFiles(undefined).map((f) => basename(f, '.ts')).join(', ')}\n`);
+    return 2;
+  }
   const rows: Row[] = [];
-  for (const f of moduleFiles(only)) rows.push(...(await runModule(f)));
+  for (const f of files) rows.push(...(await runModule(f)));
   if (json) process.stdout.write(JSON.stringify(rows.map((r) => ({ ...r, ratioValue: ratioOf(r), meets: meetsTarget(r) })), null, 2) + '\n');
   else process.stdout.write(`\n${table(rows)}\n`);
   const bad = rows.some((r) => r.error || meetsTarget(r) === false);
