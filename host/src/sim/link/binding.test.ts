@@ -59,17 +59,14 @@ describe('SimBinding', () => {
     await expect(SimBinding.open({ path: 'sim:nope', baudRate: 115200 })).rejects.toThrow(/no simulated node/);
   });
 
-  it('carries the sketch output to a SerialPortStream, without waiting for the wall clock', async () => {
+  it('carries the sketch output to a SerialPortStream', async () => {
     const node = bigSketchNode();
     const port = openPort(node, 'sim:big');
-    const t0 = performance.now();
-    const text = await waitFor(port, /uptime ms 3000/);
-    const wallSeconds = (performance.now() - t0) / 1000;
+    const text = await waitFor(port, /uptime ms 2000/);
     expect(text).toContain('big sketch: booted');
     expect(text).toContain('i2c: 0x50'); // the board's 24LC256 answers the sketch's bus scan
-    expect(node.seconds).toBeGreaterThanOrEqual(3);
-    // Flat out: more simulated than wall-clock time (the simulator runs 2-3x real time).
-    expect(node.seconds).toBeGreaterThan(wallSeconds);
+    expect(node.seconds).toBeGreaterThanOrEqual(2); // the sketch's millis() follows the node's clock
+    // How fast the clock runs is a figure for make bench (sim-speed), not something to time here.
   });
 
   it('gets answers from Optiboot: sync and the signature', async () => {
