@@ -98,7 +98,7 @@ static uint8_t __attribute__((noinline)) recLoad(uint8_t r) {
 
 // pb as the next version of record r, into the copy that does not hold the newest one.
 static void __attribute__((noinline)) recStore(uint8_t r) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   PB(p);
   uint8_t size = recSize(r), c = !s->newest;
   sb_wr16(p, s->rseq);
@@ -142,7 +142,10 @@ static uint8_t roleOf(uint8_t i) {
 static sb_u24 dataAddr(uint8_t i) {
   sb_state *s = SB();
   sb_u24 a = (uint16_t)(SB_FS_SLOT_REC_BASE + 2 * s->slots) << 7;
-  while (i--) a += s->slotSize;
+  while (i--) {
+    a += s->slotSize;
+    SB_OPAQUE(a); // a loop, not a call to the 24-bit multiply
+  }
   return a;
 }
 
@@ -158,7 +161,7 @@ static void slotInit(uint8_t i, uint8_t state) {
 }
 
 static uint16_t progressNow(void) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   uint16_t n = s->cum * s->xChunk;
   return n > s->xLen ? s->xLen : n;
 }
@@ -184,33 +187,42 @@ static void persist(void) {
   s->xSaved = n;
 }
 
-// Walks len bytes in pb-sized blocks: from flash (EE_COPY: into the EEPROM at a; FLASH_CRC:
-// into the CRC register) or from the EEPROM at a into the CRC register (EE_CRC).
+// Walks len bytes in 64-byte blocks staged in the end of the frame buffer (the request's
+// fields there have been read; pb keeps its record): from flash (EE_COPY: into the EEPROM at a; FLASH_CRC: into the
+// CRC register) or from the EEPROM at a into the CRC register (EE_CRC).
 #define FLASH_CRC 0
 #define EE_COPY 1
 #define EE_CRC 2
-static void blocks(sb_u24 a, uint16_t len, uint8_t mode) {
-  PB(p);
-  SB()->crc = 0xFFFFFFFFUL;
-  for (uint16_t off = 0; off < len; off += SB_MAX_CHUNK, a += SB_MAX_CHUNK) {
-    uint8_t n = len - off > SB_MAX_CHUNK ? SB_MAX_CHUNK : len - off;
-    if (mode == EE_CRC) eeAt(a, p, n, OP_READ);
+static void __attribute__((noinline)) blocks(sb_u24 a, uint16_t len, uint8_t mode) {
+  uint8_t *f = sb_f + SB_FRAME_BUF - SB_MAX_CHUNK; // behind the request's header and slot
+  uint16_t src = 0;
+  sb_S.crc = 0xFFFFFFFFUL;
+  while (len) {
+    uint8_t n = len > SB_MAX_CHUNK ? SB_MAX_CHUNK : len;
+    if (mode == EE_CRC) eeAt(a, f, n, OP_READ);
     else
-      for (uint8_t k = 0; k < n; k++) p[k] = pgm_read_byte(off + k);
-    if (mode == EE_COPY) eeAt(a, p, n, OP_WAIT);
-    else sb_crc_fold(p, n);
+      for (uint8_t k = 0; k < n; k++) f[k] = pgm_read_byte(src++);
+    if (mode == EE_COPY) eeAt(a, f, n, OP_WAIT);
+    else sb_crc_fold(f, n);
+    a += n;
+    len -= n;
   }
+}
+
+// Folds the 4 bytes of a CRC-32 the register should hold: 1 when it did.
+static uint8_t crcMatches(uint8_t *crc) {
+  sb_crc_fold(crc, 4);
+  return sb_S.crc == 0xDEBB20E3UL;
 }
 
 // END's check: the CRC-32 of slot i's len payload bytes from the EEPROM (into sb_f + 8, the
 // crc field of END's reply); the slot becomes STAGED if it matches its header, else BAD.
 static uint8_t finish(uint8_t i, uint16_t len) {
   PB(p);
-  blocks(dataAddr(i), len, EE_CRC);
-  uint32_t c = ~SB()->crc;
-  sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, c);
   recLoad(i + 1);
-  uint8_t ok = c == sb_rd32(p + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC);
+  blocks(dataAddr(i), len, EE_CRC);
+  sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, ~sb_S.crc);
+  uint8_t ok = crcMatches(p + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC);
   p[SB_SLOT_RECORD_OFF_STATE] = ok ? SB_SLOT_STAGED : SB_SLOT_BAD;
   sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, len);
   recStore(i + 1);
@@ -232,7 +244,7 @@ static void sendAck(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
   send(out, f, SB_MSG_DATA, seq, SB_ACK_REPLY_SIZE);
 }
 
-static void doReboot(Print *out) {
+static void __attribute__((noinline)) doReboot(Print *out) {
   if (out) out->flush(); // let the reply leave the UART first
   wdt_enable(WDTO_15MS);
   for (;;) {
@@ -242,7 +254,7 @@ static void doReboot(Print *out) {
 // ---- The page buffer on its way to the EEPROM. op: OP_WRITE (one attempt per EEPROM
 // operation, returns while the chip is busy) or OP_WAIT.
 static void __attribute__((noinline)) pump(uint8_t op) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   PB(p);
   if (s->pbMode == PB_CHUNK) {
     while (s->pbOff < s->pbLen) {
@@ -276,7 +288,7 @@ static void drain(void) {
 // ---- Requests. Each reads its fields from p (= sb_f + 4), writes its reply over them and
 // returns a Status; rlen is the reply length when it succeeds.
 
-static uint8_t checkSlot(uint8_t i) {
+static uint8_t __attribute__((noinline)) checkSlot(uint8_t i) {
   uint8_t n = SB()->slots;
   if (!n) return SB_ST_NOT_FORMATTED;
   return i < n ? SB_ST_OK : SB_ST_BAD_SLOT;
@@ -299,27 +311,26 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
     return SB_ST_TOO_BIG;
   if (roleOf(i) & IN_USE) return SB_ST_SLOT_IN_USE;
 
+  // The same image (a RECEIVING record with this header) resumes at its recorded progress,
+  // which a running transfer keeps within PERSIST_BYTES of what RAM knows.
   uint16_t resume = 0;
-  uint8_t live = s->xSlot == i && s->xChunk == chunk;
   if (recLoad(i + 1) == SB_SLOT_RECEIVING && !memcmp(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE)) {
-    // The same image: resume where the EEPROM (or, if the transfer never stopped, RAM) is.
     s->xSaved = sb_rd16(q + SB_SLOT_RECORD_OFF_PROGRESS);
-    resume = live ? s->cum : s->xSaved / chunk;
+    resume = sb_divide(s->xSaved, chunk);
   } else {
     slotInit(i, SB_SLOT_RECEIVING);
     memcpy(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE);
     recStore(i + 1);
-    live = 0;
     s->xSaved = 0;
   }
-  if (!live) s->sel = 0;
+  s->sel = 0;
   s->cum = resume;
   s->xSlot = i;
   s->xNewest = s->newest;
   s->xNext = s->rseq;
   s->xLen = len;
   s->xChunk = chunk;
-  s->xCount = (len + chunk - 1) / chunk;
+  s->xCount = sb_divide(len + chunk - 1, chunk);
   s->xAddr = dataAddr(i);
   p[1] = 0;
   sb_wr16(p + 2, resume);
@@ -329,7 +340,7 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
 
 // Returns 0 when the chunk must wait for the page buffer (the frame stays held).
 static uint8_t onData(Print *out) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   uint8_t *f = sb_f, st = SB_ST_OK;
   SB_HIDE(f);
   uint8_t dlen = f[1] - 2;
@@ -384,7 +395,7 @@ static uint8_t onEnd(uint8_t *p) {
 }
 
 static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   PB(q);
   uint8_t e = checkSlot(i);
   if (e) return e;
@@ -615,7 +626,7 @@ static void __attribute__((noinline)) run(Print *out) {
 }
 
 static void service(void) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   pump(OP_WRITE);
   if (s->held) run(s->heldOut);
 }
@@ -651,10 +662,12 @@ bool StageBoot::begin(uint32_t appVersion) {
   if (cur < s->slots && recLoad(cur + 1) == SB_SLOT_STAGED) {
     uint8_t *h = q + SB_SLOT_RECORD_OFF_HEADER;
     uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
-    uint32_t crc = sb_rd32(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC), v = sb_rd32(h + SB_IMAGE_HEADER_OFF_APP_VERSION);
     if (len <= appMax()) {
       blocks(0, len, FLASH_CRC);
-      if (~s->crc == crc) s->appLen = len, s->appVersion = v;
+      if (crcMatches(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC)) {
+        s->appLen = len;
+        memcpy(&s->appVersion, h + SB_IMAGE_HEADER_OFF_APP_VERSION, 4);
+      }
     }
   }
   blocks(0, s->appLen, FLASH_CRC);
@@ -663,7 +676,7 @@ bool StageBoot::begin(uint32_t appVersion) {
 }
 
 void StageBoot::poll(Stream &link) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   service();
   while (!s->held) {
     int c = link.read();

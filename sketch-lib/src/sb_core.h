@@ -69,11 +69,18 @@ static uint8_t sb_f[SB_FRAME_BUF]; // frame buffer: sb_f[0] is the SOF of the ca
 // with 2-byte displacement loads and stores instead of 4-byte absolute ones.
 #ifdef __AVR__
 #define SB_HIDE(p) __asm__("" : "+b"(p))
+#define SB_OPAQUE(v) __asm__("" : "+r"(v)) // keeps GCC from turning a loop into a multiply or divide
 #else
 #define SB_HIDE(p) (void)0
+#define SB_OPAQUE(v) (void)0
 #endif
 static inline sb_state *SB(void) {
   return &sb_S;
+}
+static inline sb_state *SBH(void) {
+  sb_state *s = &sb_S;
+  SB_HIDE(s);
+  return s;
 }
 
 // Little-endian field access (AVR and x86 alike).
@@ -192,7 +199,7 @@ static uint8_t __attribute__((noinline)) sb_drop(uint8_t skip) {
     while (i < n && f[i] != SB_FRAME_SOF) i++;
     n -= i;
     s->fn = n;
-    memmove(f, f + i, n);
+    for (uint8_t k = 0; k < n; k++) f[k] = f[k + i];
     if (n < 2) return 0;
     uint8_t len = f[1];
     if (len <= SB_MAX_PAYLOAD) {
@@ -234,7 +241,7 @@ static uint8_t sb_rec_valid(uint8_t *rec, uint8_t size) {
 }
 
 static void sb_pick_start(void) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   s->newest = 2;
   s->rseq = 1;
 }
@@ -271,7 +278,7 @@ static uint8_t sb_ack_class(uint16_t chunk) {
 }
 
 static void sb_ack_mark(uint16_t chunk) {
-  sb_state *s = SB();
+  sb_state *s = SBH();
   uint16_t sel = s->sel;
   if (chunk == s->cum) {
     // The new cumulative slides over the chunks after it that are written already.
@@ -287,6 +294,17 @@ static void sb_ack_mark(uint16_t chunk) {
   s->sel = sel;
 }
 
+// v / d by subtraction: short loops here, and no division routine linked in.
+static uint16_t __attribute__((noinline)) sb_divide(uint16_t v, uint8_t d) {
+  uint16_t q = 0;
+  while (v >= d) {
+    v -= d;
+    q++;
+    SB_OPAQUE(q);
+  }
+  return q;
+}
+
 // ---- Layout plan (protocol/STATES.md) for the chip in chip/page: the superblock for n slots
 // into sb (28 bytes) and its slot size into slotSize; 0 for a bad slot count.
 
@@ -296,7 +314,7 @@ static uint8_t __attribute__((noinline)) sb_plan(uint8_t *sb, uint8_t n) {
   memset(sb, 0, SB_SUPERBLOCK_SIZE);
   uint8_t recs = SB_FS_SLOT_REC_BASE + 2 * n; // records end on a page boundary (pages <= pitch)
   // In 64-byte units: what follows the records, shared out and rounded down to a page.
-  uint16_t units = ((uint16_t)(s->chip >> 6) - recs * 2) / n;
+  uint16_t units = sb_divide((uint16_t)(s->chip >> 6) - recs * 2, n);
   if (s->page > 64) units &= ~1;
   sb_u24 size = (sb_u24)units << 6;
   s->slotSize = size;

@@ -140,3 +140,5 @@ twCmd:
 7:  lds   r24, TWSR
     andi  r24, 0xF8
     ret
+
+.size sb_ee, . - sb_ee
