@@ -1,5 +1,5 @@
 /*
- * stageboot: a 1 KiB bootloader for the ATmega328P (boot section 0x7C00-0x7FFF).
+ * stageboot: a 1 KiB bootloader for the ATmega328P (boot section 0x7C00-0x7FFF, BOOTSZ = 512 words).
  *
  *  1. Serial uploads: the STK500v1 subset avrdude -c arduino and the Arduino IDE use, as Optiboot,
  *     but each page's erase starts while its bytes still arrive and its write runs while the host
@@ -7,18 +7,25 @@
  *  2. Power-safe apply of an image staged in an I2C EEPROM (24LC256/512/1025), following the
  *     boot record state machine of protocol/STATES.md: every check before the first erase, a
  *     copy that a power cut only delays, a read-back CRC-32 of flash, trial boot with revert.
- *  3. Services: do_spm at 0x7C02 (Optiboot's ABI) and the version word at 0x7FFE.
+ *  3. Services: do_spm at BL_START + 2 (Optiboot's ABI) and the version word at 0x7FFE.
  *
- * The program is hand-allocated AVR code in GCC inline assembly: the same logic in C came out at
- * 2.2 KB with avr-gcc 5.4 -Os. Constants and record offsets come from the generated protocol
- * header as asm operands, never retyped. Size tricks are marked "size:".
+ * The program is hand-allocated AVR assembly in one GCC asm statement, so that routines can fall
+ * through into each other (the same logic in C came out at 2.2 KB with avr-gcc 5.4 -Os). Constants
+ * and record offsets come from the generated protocol header through asm operands turned into
+ * .equ symbols (consts() below), never retyped. Size tricks are marked "size:".
  *
  * Registers, for the whole program:
- *   r1 zero; r2..r5 running CRC-32 (uninverted); r16..r19 the CRC polynomial 0xEDB88320;
- *   Y = 0x100, the boot record (Y+0) and the slot record (Y+16); r8:r9 where the next boot record
- *   write goes; GPIOR0 the reset cause (MCUSR).
+ *   r0 the byte being moved (crc8, tw_send and flash loads take it there); r1 zero;
+ *   r2..r5 the CRC polynomial 0xEDB88320; r16..r19 the running CRC-32 (uninverted; in upper
+ *   registers so that the residue check is one subi/sbci chain); r15 the reset cause (MCUSR);
+ *   Y = 0x100, the boot record (Y+0) and the slot record (Y+16) during the boot, the USART (0xC0)
+ *   in the serial loop, so both are reached with 2-byte ldd/std Y+q.
+ *   r6 page number (record page in rec_get, flash page in pass), r7 byte count for ee_read,
+ *   r8 page of the newest boot record copy, r9 count of bytes that differ from flash (ee_read),
+ *   r11:r10 flash address of the page being programmed (pass and serial), r13:r12 bytes left
+ *   (pass) or the newest copy's seq (rec_get), r14 where rec_get puts the record.
  * SRAM (never initialised, no .data/.bss: size): 0x100 boot record, 0x110 slot record, 0x148 the
- * other copy while two are compared, 0x200 a page buffer, 0x300 pass 1's per-page "differs".
+ * copy being read, 0x200 a page buffer, 0x300 pass 1's per-page "differs" flags.
  */
 #include <avr/io.h>
 #include "stageboot_protocol.h"
@@ -45,715 +52,187 @@
 #define RAM_DIFF 0x300
 
 _Static_assert(RAM_TMP + SB_SLOT_RECORD_SIZE <= RAM_BUF, "records overlap the page buffer");
+_Static_assert((RAM_BUF & 0xFF) == 0 && (RAM_DIFF & 0xFF) == 0, "buffers are 256-byte aligned");
 _Static_assert(SB_FS_REC_PITCH == 0x80 && SB_FS_BOOT_REC_A == 1 && SB_FS_BOOT_REC_B == 2 && SB_FS_SLOT_REC_BASE == 3,
-               "record addresses are computed for a 128-byte pitch");
+               "record copies are 128-byte pages: boot 1 and 2, slot i 3 + 2i and 4 + 2i");
+_Static_assert(SB_BOOT_RECORD_OFF_SEQ == 0 && SB_SLOT_RECORD_OFF_SEQ == 0, "seq first");
 _Static_assert(SB_BOOT_RECORD_OFF_CRC == 12 && SB_BOOT_RECORD_SIZE == 16, "boot record layout");
+_Static_assert(SB_SLOT_RECORD_OFF_STATE == SB_BOOT_RECORD_OFF_STATE, "rec_read checks one state offset");
+_Static_assert(SB_BOOT_IDLE == 1 && SB_BOOT_TRIAL == 4 && SB_SLOT_EMPTY == 1 && SB_SLOT_BAD == 4,
+               "rec_read: a known state is 1..4 for both record kinds");
+_Static_assert(SB_BOOTF_TRIAL == 1, "TRIAL flag is bit 0");
 _Static_assert(SB_BOOT_RECORD_SIZE + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC + 3 < 64,
                "slot record fields must be reachable by ldd Y+q");
+_Static_assert(SB_IMAGE_HEADER_OFF_LENGTH == SB_IMAGE_HEADER_OFF_LOAD_ADDR + 4, "load address, then length");
+_Static_assert((BL_START & 0xFF) == 0, "the length check compares the high byte only");
+_Static_assert(SIGNATURE_0 == 0x1E && SIGNATURE_1 == 0x95 && SIGNATURE_2 == 0x0F, "ATmega328P");
 
 #define SR(off) (SB_BOOT_RECORD_SIZE + (off))
 #define HDR(off) SR(SB_SLOT_RECORD_OFF_HEADER + (off))
-
 #define TWGO (_BV(TWINT) | _BV(TWEN))
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* The version word at the end of flash (SB_BL_VERSION_ADDR), as Optiboot keeps its own. */
 const unsigned short sb_version __attribute__((used, section(".version"))) = (BL_MAJOR << 8) | BL_MINOR;
 
-/* ============================================================ entry, do_spm, start-up */
-__attribute__((naked, used, section(".vectors"))) static void entry(void)
+/* The numbers the code uses, as assembler symbols (one asm statement takes at most 30 operands). */
+#define EQU(name) ".equ " #name ", %[" #name "]\n"
+__attribute__((naked, used, section(".vectors"))) static void stageboot(void)
 {
+  asm volatile(EQU(SPMCSR_IO) EQU(SPMEN_B) EQU(SPM_FILL) EQU(SPM_ERASE) EQU(SPM_WRITE) EQU(SPM_RWW)
+                   EQU(MCUSR_IO) EQU(EXTRF_B) EQU(WDTCSR_M) EQU(WD_CE) EQU(WD_16MS) EQU(WD_1S) EQU(WD_8S)
+                       EQU(TWBR_M) EQU(TWSR_M) EQU(TWDR_M) EQU(TWCR_M) EQU(TWBR_V) EQU(TW_GO) EQU(TW_STA)
+                           EQU(TW_STO) EQU(TW_EA) EQU(TWINT_B) EQU(TWSTO_B) EQU(BL_HI) EQU(SIG0) EQU(SIG1)
+                               EQU(SIG2) EQU(BL_MAJ) EQU(BL_MIN)::[SPMCSR_IO] "n"(_SFR_IO_ADDR(SPMCSR)),
+               [SPMEN_B] "n"(SPMEN), [SPM_FILL] "n"(_BV(SPMEN)), [SPM_ERASE] "n"(_BV(PGERS) | _BV(SPMEN)),
+               [SPM_WRITE] "n"(_BV(PGWRT) | _BV(SPMEN)), [SPM_RWW] "n"(_BV(RWWSRE) | _BV(SPMEN)),
+               [MCUSR_IO] "n"(_SFR_IO_ADDR(MCUSR)), [EXTRF_B] "n"(EXTRF), [WDTCSR_M] "n"(_SFR_MEM_ADDR(WDTCSR)),
+               [WD_CE] "n"(_BV(WDCE) | _BV(WDE)), [WD_16MS] "n"(_BV(WDE)), [WD_1S] "n"(_BV(WDE) | _BV(WDP2) | _BV(WDP1)),
+               [WD_8S] "n"(_BV(WDE) | _BV(WDP3) | _BV(WDP0)), [TWBR_M] "n"(_SFR_MEM_ADDR(TWBR)),
+               [TWSR_M] "n"(_SFR_MEM_ADDR(TWSR)), [TWDR_M] "n"(_SFR_MEM_ADDR(TWDR)), [TWCR_M] "n"(_SFR_MEM_ADDR(TWCR)),
+               [TWBR_V] "n"(TWBR_400K), [TW_GO] "n"(TWGO), [TW_STA] "n"(TWGO | _BV(TWSTA)),
+               [TW_STO] "n"(TWGO | _BV(TWSTO)), [TW_EA] "n"(TWGO | _BV(TWEA)), [TWINT_B] "n"(TWINT), [TWSTO_B] "n"(TWSTO),
+               [BL_HI] "n"(BL_START >> 8), [SIG0] "n"(SIGNATURE_0), [SIG1] "n"(SIGNATURE_1), [SIG2] "n"(SIGNATURE_2),
+               [BL_MAJ] "n"(BL_MAJOR), [BL_MIN] "n"(BL_MINOR));
+  asm volatile(EQU(U_A) EQU(U_B) EQU(U_BRR) EQU(U_DR) EQU(UCSR0A_M) EQU(U2X_V) EQU(RXTX_V) EQU(UBRR_V) EQU(RXC_B)
+                   EQU(UDRE_B) EQU(RAM_BUF_HI) EQU(RAM_DIFF_HI) EQU(RAM_TMP_LO) EQU(RAM_TMP_HI) EQU(B_SIZE) EQU(S_SIZE)
+                       EQU(B_STATE) EQU(B_FLAGS) EQU(B_SLOT) EQU(B_CURRENT) EQU(B_BACKUP) EQU(B_RESULT)
+                           EQU(B_ATTEMPTS) EQU(B_CRC) EQU(S_STATE) EQU(S_DADDR) EQU(H_SIG) EQU(H_LOAD) EQU(H_LEN)
+                               EQU(H_PCRC)::[U_A] "n"(0),
+               [U_B] "n"(_SFR_MEM_ADDR(UCSR0B) - _SFR_MEM_ADDR(UCSR0A)),
+               [U_BRR] "n"(_SFR_MEM_ADDR(UBRR0L) - _SFR_MEM_ADDR(UCSR0A)),
+               [U_DR] "n"(_SFR_MEM_ADDR(UDR0) - _SFR_MEM_ADDR(UCSR0A)), [UCSR0A_M] "n"(_SFR_MEM_ADDR(UCSR0A)),
+               [U2X_V] "n"(_BV(U2X0)), [RXTX_V] "n"(_BV(RXEN0) | _BV(TXEN0)), [UBRR_V] "n"(UBRR_VALUE), [RXC_B] "n"(RXC0),
+               [UDRE_B] "n"(UDRE0), [RAM_BUF_HI] "n"(RAM_BUF >> 8), [RAM_DIFF_HI] "n"(RAM_DIFF >> 8),
+               [RAM_TMP_LO] "n"(RAM_TMP & 0xFF), [RAM_TMP_HI] "n"(RAM_TMP >> 8), [B_SIZE] "n"(SB_BOOT_RECORD_SIZE),
+               [S_SIZE] "n"(SB_SLOT_RECORD_SIZE), [B_STATE] "n"(SB_BOOT_RECORD_OFF_STATE),
+               [B_FLAGS] "n"(SB_BOOT_RECORD_OFF_FLAGS), [B_SLOT] "n"(SB_BOOT_RECORD_OFF_SLOT),
+               [B_CURRENT] "n"(SB_BOOT_RECORD_OFF_CURRENT), [B_BACKUP] "n"(SB_BOOT_RECORD_OFF_BACKUP),
+               [B_RESULT] "n"(SB_BOOT_RECORD_OFF_RESULT), [B_ATTEMPTS] "n"(SB_BOOT_RECORD_OFF_ATTEMPTS),
+               [B_CRC] "n"(SB_BOOT_RECORD_OFF_CRC), [S_STATE] "n"(SR(SB_SLOT_RECORD_OFF_STATE)),
+               [S_DADDR] "n"(SR(SB_SLOT_RECORD_OFF_DATA_ADDR)), [H_SIG] "n"(HDR(SB_IMAGE_HEADER_OFF_SIGNATURE)),
+               [H_LOAD] "n"(HDR(SB_IMAGE_HEADER_OFF_LOAD_ADDR)), [H_LEN] "n"(HDR(SB_IMAGE_HEADER_OFF_LENGTH)),
+               [H_PCRC] "n"(HDR(SB_IMAGE_HEADER_OFF_PAYLOAD_CRC)));
+  asm volatile(EQU(ST_IDLE) EQU(ST_PENDING) EQU(ST_INSTALLING) EQU(ST_TRIAL) EQU(SL_STAGED) EQU(NOSLOT)
+                   EQU(MAX_ATTEMPTS) EQU(R_INSTALLED) EQU(R_REVERTED) EQU(R_BAD_HEADER) EQU(R_WRONG_TARGET)
+                       EQU(R_TOO_BIG) EQU(R_BAD_CRC) EQU(R_VERIFY_FAILED) EQU(R_NOT_STAGED) EQU(SLOT_BASE)
+                           EQU(EE_SLA) EQU(EE_BLOCK)::[ST_IDLE] "n"(SB_BOOT_IDLE),
+               [ST_PENDING] "n"(SB_BOOT_PENDING), [ST_INSTALLING] "n"(SB_BOOT_INSTALLING), [ST_TRIAL] "n"(SB_BOOT_TRIAL),
+               [SL_STAGED] "n"(SB_SLOT_STAGED), [NOSLOT] "n"(SB_NO_SLOT), [MAX_ATTEMPTS] "n"(SB_INSTALL_MAX_ATTEMPTS),
+               [R_INSTALLED] "n"(SB_RESULT_INSTALLED), [R_REVERTED] "n"(SB_RESULT_REVERTED),
+               [R_BAD_HEADER] "n"(SB_RESULT_BAD_HEADER), [R_WRONG_TARGET] "n"(SB_RESULT_WRONG_TARGET),
+               [R_TOO_BIG] "n"(SB_RESULT_TOO_BIG), [R_BAD_CRC] "n"(SB_RESULT_BAD_CRC),
+               [R_VERIFY_FAILED] "n"(SB_RESULT_VERIFY_FAILED), [R_NOT_STAGED] "n"(SB_RESULT_NOT_STAGED),
+               [SLOT_BASE] "n"(SB_FS_SLOT_REC_BASE), [EE_SLA] "n"(0xA0), [EE_BLOCK] "n"(0x08));
+
   asm volatile(
+      /* ==================================================== entry, do_spm, flash helpers */
       "    rjmp  main\n"
       /*
-       * 0x7C02 do_spm(uint16_t address r25:r24, uint8_t command r22, uint16_t data r21:r20):
-       * Optiboot's ABI (fill 0x01, erase 0x03, write 0x05). Waits for completion and re-enables
-       * the RWW section after an erase or write, so the call can return into the application.
-       * As with Optiboot, the caller keeps interrupts off during the call; the boot lock bits
-       * (lock byte 0x0F, see README.md) keep SPM away from the bootloader's own pages.
-       * size: the body sits at 0x7C02 itself, not behind a second rjmp.
+       * BL_START + 2: do_spm(uint16_t address r25:r24, uint8_t command r22, uint16_t data r21:r20),
+       * Optiboot's ABI (fill 0x01, erase 0x03, write 0x05). After an erase or a write it waits
+       * and re-enables the RWW section, so the call can return into the application. As with
+       * Optiboot, the caller keeps interrupts off; the boot lock bits (lock byte 0x0F, see
+       * README.md) keep SPM away from the bootloader's own pages.
+       * size: the body sits at BL_START + 2 itself and falls into rww.
        */
       ".global do_spm\n"
       "do_spm:\n"
       "    movw  r30, r24\n"
       "    movw  r0, r20\n"
-      "    mov   r24, r22\n"
-      "    rcall spm_go\n"
+      "    out   SPMCSR_IO, r22\n"
+      "    spm\n"
       "    clr   r1\n"
-      "    andi  r22, 0x06\n" /* erase or write: wait, then re-enable RWW */
-      "    brne  rww\n"
-      "    ret\n"
-      "main:\n"
-      "    clr   r1\n"
-      "    in    r24, %[mcusr]\n"
-      "    out   %[mcusr], r1\n"
-      "    out   %[gpior0], r24\n" /* size: the reset cause waits in GPIOR0, testable by sbic */
-      "    clr   r24\n"
-      "    rcall wd\n" /* a watchdog reset leaves the watchdog running */
-      "    ldi   r24, %[twbr]\n"
-      "    sts   %[TWBR_], r24\n"
-      "    ldi   r16, 0x20\n"
-      "    ldi   r17, 0x83\n"
-      "    ldi   r18, 0xB8\n"
-      "    ldi   r19, 0xED\n"
-      "    ldi   r28, lo8(%[br])\n"
-      "    ldi   r29, hi8(%[br])\n"
-      "    rcall boot\n"
-      "    tst   r24\n"
-      "    breq  1f\n"
-      "    cpi   r24, %[trial]\n" /* just installed: run it; a trial must confirm within 8 s */
-      "    brne  app\n"
-      "    ldi   r24, %[wd8s]\n"
-      "    rcall wd\n"
-      "    rjmp  app\n"
-      "1:  sbic  %[gpior0], %[extrf]\n" /* external reset: the host may be about to upload */
-      "    rjmp  serial\n"
-      "    clr   r30\n" /* no application (erased reset vector): never jump into it */
-      "    clr   r31\n"
-      "    lpm   r24, Z+\n"
-      "    lpm   r25, Z\n"
-      "    adiw  r24, 1\n"
-      "    brne  app\n"
-      "    rjmp  serial\n"
-      "app:\n"
-      "    sts   %[TWCR_], r1\n" /* give A4/A5 back to the application */
-      "    jmp   0\n"
-      ::[blhi] "M"(BL_START >> 8),
-      [sreg] "I"(_SFR_IO_ADDR(SREG)), [mcusr] "I"(_SFR_IO_ADDR(MCUSR)), [gpior0] "I"(_SFR_IO_ADDR(GPIOR0)),
-      [extrf] "I"(EXTRF), [twbr] "M"(TWBR_400K), [TWBR_] "n"(_SFR_MEM_ADDR(TWBR)), [TWCR_] "n"(_SFR_MEM_ADDR(TWCR)),
-      [br] "i"(RAM_BR), [trial] "M"(SB_BOOT_TRIAL), [wd8s] "M"(_BV(WDE) | _BV(WDP3) | _BV(WDP0)));
-}
-
-/* ============================================================ flash and watchdog helpers */
-__attribute__((naked, used)) static void chunk_flash(void)
-{
-  asm volatile(
-      /* wd: watchdog := r24 (timed sequence) */
-      "wd:\n"
-      "    ldi   r25, %[wdce]\n"
-      "    sts   %[WDTCSR_], r25\n"
-      "    sts   %[WDTCSR_], r24\n"
-      "    ret\n"
+      "    cpi   r22, SPM_ERASE\n" /* a fill (1) neither waits nor touches RWWSRE: that would clear the buffer */
+      "    brlo  spm_ret\n"
       /* rww: wait for the running erase/write, then make the RWW section readable again */
       "rww:\n"
-      "    rcall spm_wait\n"
-      "    ldi   r24, %[rwwsre]\n"
-      /* spm_go: start SPM command r24 on address Z (data in r1:r0); does not wait */
-      "spm_go:\n"
-      "    out   %[spmcsr], r24\n"
-      "    spm\n"
-      "    ret\n"
-      /* spm_do: the same, and wait for it to finish */
+      "    ldi   r24, SPM_RWW\n"
+      /* spm_do: wait for SPM, then start command r24 on Z (data in r1:r0); does not wait for it */
       "spm_do:\n"
       "    rcall spm_wait\n"
-      "    rcall spm_go\n"
-      "spm_wait:\n" /* clobbers r25 only: spm_do's command waits in r24 */
-      "    in    r25, %[spmcsr]\n"
-      "    sbrc  r25, %[spmen]\n"
+      "spm_go:\n"
+      "    out   SPMCSR_IO, r24\n"
+      "    spm\n"
+      "spm_ret:\n"
+      "    ret\n"
+      "spm_wait:\n" /* clobbers r25 only */
+      "    in    r25, SPMCSR_IO\n"
+      "    sbrc  r25, SPMEN_B\n"
       "    rjmp  spm_wait\n"
       "    ret\n"
-      /* fill: load r20 bytes (even) from X into the page buffer at Z (Z advances) */
-      "fill:\n"
-      "    ld    r0, X+\n"
-      "    ld    r1, X+\n"
-      "    ldi   r24, %[spmen_bit]\n"
-      "    out   %[spmcsr], r24\n"
-      "    spm\n"
-      "    adiw  r30, 2\n"
-      "    subi  r20, 2\n"
-      "    brne  fill\n"
-      "    clr   r1\n"
-      "    ret\n" ::[wdce] "M"(_BV(WDCE) | _BV(WDE)),
-      [WDTCSR_] "n"(_SFR_MEM_ADDR(WDTCSR)), [rwwsre] "M"(_BV(RWWSRE) | _BV(SPMEN)),
-      [spmcsr] "I"(_SFR_IO_ADDR(SPMCSR)), [spmen] "I"(SPMEN), [spmen_bit] "M"(_BV(SPMEN)));
-}
-
-/* ============================================================ CRC-32 and I2C EEPROM */
-/*
- * Conventions: C set = success/valid. EEPROM address in r21 (bit 16) : r23 : r22.
- * crc8: r24 = byte into the running CRC r2..r5; clobbers r24. Bitwise, no table (size): about
- * 90 cycles a byte, less than one byte time at 400 kHz even at 8 MHz, so ee_read sums each byte
- * while the next one is on the bus.
- */
-__attribute__((naked, used)) static void chunk_eeprom(void)
-{
-  asm volatile(
-      "crc_init:\n"
-      "    ldi   r24, 0xFF\n"
-      "    mov   r2, r24\n"
-      "    mov   r3, r24\n"
-      "    movw  r4, r2\n"
+      /* wd: watchdog := r24 (timed sequence); wd16: a reset in 16 ms */
+      "wd16:\n"
+      "    ldi   r24, WD_16MS\n"
+      "wd:\n"
+      "    ldi   r25, WD_CE\n"
+      "    sts   WDTCSR_M, r25\n"
+      "    sts   WDTCSR_M, r24\n"
       "    ret\n"
 
-      "crc8:\n"
-      "    eor   r2, r24\n"
-      "    ldi   r24, 8\n"
-      "1:  lsr   r5\n"
-      "    ror   r4\n"
-      "    ror   r3\n"
-      "    ror   r2\n"
-      "    brcc  2f\n"
-      "    eor   r2, r16\n"
-      "    eor   r3, r17\n"
-      "    eor   r4, r18\n"
-      "    eor   r5, r19\n"
-      "2:  dec   r24\n"
-      "    brne  1b\n"
-      "    ret\n"
-
-      /* TWI, polled. twi: TWCR := r24, wait for TWINT, r24 := TWSR (prescaler bits are 0) */
-      "tw_start:\n"
-      "    ldi   r24, %[go_sta]\n"
-      "    rjmp  twi\n"
-      "tw_send:\n"
-      "    sts   %[TWDR_], r24\n"
-      "    ldi   r24, %[go]\n"
-      "twi:\n"
-      "    sts   %[TWCR_], r24\n"
-      "twwait:\n"
-      "    lds   r24, %[TWCR_]\n"
-      "    sbrs  r24, %[twint]\n"
-      "    rjmp  twwait\n"
-      "    lds   r24, %[TWSR_]\n"
-      "    ret\n"
-      "tw_stop:\n"
-      "    ldi   r24, %[go_sto]\n"
-      "    sts   %[TWCR_], r24\n"
-      "1:  lds   r24, %[TWCR_]\n"
-      "    sbrc  r24, %[twsto]\n"
-      "    rjmp  1b\n"
-      "    ret\n"
-
-      /* ee_begin: START, SLA+W until the chip ACKs (ACK polling: it NACKs during a write cycle;
-         256 tries of 10 SCL periods outlast a 5 ms cycle), then the address. 24LC1025: address
-         bit 16 is block bit B0 of the device address. r25 := SLA+W. Clobbers r0, r24. */
-      "ee_begin:\n"
-      "    ldi   r25, 0xA0\n"
-      "    sbrc  r21, 0\n"
-      "    ori   r25, 0x08\n"
-      "    clr   r0\n"
-      "1:  rcall tw_start\n"
-      "    mov   r24, r25\n"
-      "    rcall tw_send\n"
-      "    cpi   r24, %[mt_sla_ack]\n"
-      "    breq  2f\n"
-      "    dec   r0\n"
-      "    brne  1b\n"
-      "    clc\n"
-      "    ret\n"
-      "2:  mov   r24, r23\n"
-      "    rcall tw_send\n"
-      "    mov   r24, r22\n"
-      "    rcall tw_send\n"
-      "    sec\n"
-      "    ret\n"
-
-      /* ee_read: sequential read of r20 (1..255) bytes into X, summed into the CRC.
-         Clobbers r0, r20, r24, r25. */
-      "ee_read:\n"
-      "    rcall ee_begin\n"
-      "    brcc  9f\n"
-      "    rcall tw_start\n"
-      "    mov   r24, r25\n"
-      "    ori   r24, 1\n"
-      "    rcall tw_send\n"
-      "    cpi   r24, %[mr_sla_ack]\n"
-      "    brne  8f\n"
-      "    rcall 5f\n"
-      "1:  rcall twwait\n"
-      "    lds   r25, %[TWDR_]\n"
-      "    st    X+, r25\n"
+      /* ==================================================== serial uploads (STK500v1) */
+      /*
+       * Optiboot's command set and replies. r11:r10 = byte address from LOAD_ADDRESS.
+       * PROG_PAGE: the bytes go to SRAM; while they arrive, the loop polls the UART and, as soon
+       * as the previous page's write is done (SPMEN clear), starts this page's erase. It never
+       * waits with a byte unread. After the last byte, commit loads the page buffer and starts the
+       * write, and the reply goes at once: the write runs while the host sends the next
+       * LOAD_ADDRESS and PROG_PAGE. READ_PAGE and LEAVE_PROGMODE wait and re-enable RWW first.
+       * size: the reply tails sit before cmd, within branch reach of every handler.
+       */
+      "skip_ok:\n" /* SET_DEVICE, SET_DEVICE_EXT, UNIVERSAL: r20 bytes ignored */
+      "    rcall getch\n"
       "    dec   r20\n"
-      "    breq  2f\n"
-      "    rcall 5f\n" /* next byte on the bus ... */
-      "    mov   r24, r25\n"
-      "    rcall crc8\n" /* ... while this one is summed */
-      "    rjmp  1b\n"
-      "2:  mov   r24, r25\n"
-      "    rcall crc8\n"
-      "    rcall tw_stop\n"
-      "    sec\n"
-      "9:  ret\n"
-      "8:  clc\n"
-      "    ret\n"
-      "5:  ldi   r24, %[go_ea]\n" /* clock in a byte; NACK the last one */
-      "    cpi   r20, 2\n"
-      "    brsh  6f\n"
-      "    ldi   r24, %[go]\n"
-      "6:  sts   %[TWCR_], r24\n"
-      "    ret\n"
-
-      /* residue: Z set if the CRC over a block and its stored CRC-32 (little endian) leaves
-         the CRC-32 residue; size: no need to locate or invert the CRC field */
-      "residue:\n"
-      "    ldi   r24, 0xE3\n"
-      "    cp    r2, r24\n"
-      "    ldi   r24, 0x20\n"
-      "    cpc   r3, r24\n"
-      "    ldi   r24, 0xBB\n"
-      "    cpc   r4, r24\n"
-      "    ldi   r24, 0xDE\n"
-      "    cpc   r5, r24\n"
-      "    ret\n"
-      /* crc_ram: r20 bytes at X into the CRC */
-      "crc_ram:\n"
-      "    ld    r24, X+\n"
-      "    rcall crc8\n"
-      "    dec   r20\n"
-      "    brne  crc_ram\n"
-      "    ret\n"
-
-      /* rec_read: one record copy of r20 bytes at r23:r22 into X. Valid (C set) if its CRC
-         holds and its state is known: 1..4 for both record kinds. */
-      "rec_read:\n"
-      "    movw  r30, r26\n"
-      "    rcall crc_init\n"
-      "    clr   r21\n"
-      "    rcall ee_read\n"
-      "    brcc  9f\n"
-      "    rcall residue\n"
-      "    brne  8b\n"
-      "    ldd   r24, Z+%[o_state]\n"
-      "    subi  r24, 1\n"
-      "    cpi   r24, 4\n" /* C set: 1..4 */
-      "9:  ret\n"
-
-      /* rec_get: the newest valid of the two copies at r23:r22 (A) and r23:r22 + 128 (B), r20
-         bytes, into X. r25:r24 := the address the next write must go to (the other copy), 0
-         if neither copy is valid. Newer: (int16)(seq - other seq) > 0. */
-      "rec_get:\n"
-      "    movw  r12, r22\n"
-      "    movw  r14, r26\n"
-      "    mov   r7, r20\n"
-      "    rcall rec_read\n"
-      "    bst   r1, 0\n" /* T := copy A valid (r1 is 0: clear, then set below) */
-      "    brcc  1f\n"
-      "    set\n"
-      "1:  movw  r22, r12\n"
-      "    subi  r22, 0x80\n"
-      "    sbci  r23, 0xFF\n"
-      "    ldi   r26, lo8(%[tmp])\n"
-      "    ldi   r27, hi8(%[tmp])\n"
-      "    mov   r20, r7\n"
-      "    rcall rec_read\n"
-      "    movw  r24, r22\n" /* B's address: next write if A is the newest */
-      "    brcc  3f\n"
-      "    brtc  2f\n"
-      "    movw  r30, r14\n"
-      "    ld    r20, Z\n"
-      "    ldd   r21, Z+1\n"
-      "    lds   r24, %[tmp]\n"
-      "    lds   r25, %[tmp]+1\n"
-      "    sub   r24, r20\n"
-      "    sbc   r25, r21\n"
-      "    movw  r24, r22\n"
-      "    brlt  3f\n"
-      "    breq  3f\n"
-      "2:  ldi   r26, lo8(%[tmp])\n" /* B is the newest: copy it over A */
-      "    movw  r30, r14\n"
-      "1:  ld    r0, X+\n"
-      "    st    Z+, r0\n"
-      "    dec   r7\n"
-      "    brne  1b\n"
-      "    movw  r24, r12\n"
-      "    ret\n"
-      "3:  brts  4f\n"
-      "    clr   r24\n"
-      "    clr   r25\n"
-      "4:  ret\n"
-
-      /* br_write: the boot record at Y, seq + 1, summed while it is sent, then its CRC, to the
-         copy that is not the newest (r9:r8); then that copy is the newest. */
-      "br_write:\n"
-      "    ldd   r24, Y+0\n"
-      "    ldd   r25, Y+1\n"
-      "    adiw  r24, 1\n"
-      "    std   Y+0, r24\n"
-      "    std   Y+1, r25\n"
-      "    movw  r22, r8\n"
-      "    clr   r21\n"
-      "    rcall ee_begin\n"
-      "    brcc  2f\n"
-      "    rcall crc_init\n"
-      "    movw  r26, r28\n"
-      "    ldi   r20, %[o_crc]\n"
-      "1:  ld    r25, X+\n"
-      "    mov   r24, r25\n"
-      "    rcall tw_send\n"
-      "    mov   r24, r25\n"
-      "    rcall crc8\n"
-      "    dec   r20\n"
-      "    brne  1b\n"
-      "    ldi   r20, 4\n"
-      "1:  mov   r24, r2\n"
-      "    com   r24\n"
-      "    rcall tw_send\n"
-      "    mov   r2, r3\n"
-      "    mov   r3, r4\n"
-      "    mov   r4, r5\n"
-      "    dec   r20\n"
-      "    brne  1b\n"
-      "    rcall tw_stop\n"
-      "2:  ldi   r24, 0x80\n" /* A (0x080) <-> B (0x100) */
-      "    eor   r8, r24\n"
-      "    ldi   r24, 0x01\n"
-      "    eor   r9, r24\n"
-      "    ret\n" ::[go] "M"(TWGO),
-      [go_sta] "M"(TWGO | _BV(TWSTA)), [go_sto] "M"(TWGO | _BV(TWSTO)), [go_ea] "M"(TWGO | _BV(TWEA)),
-      [TWDR_] "n"(_SFR_MEM_ADDR(TWDR)), [TWCR_] "n"(_SFR_MEM_ADDR(TWCR)), [TWSR_] "n"(_SFR_MEM_ADDR(TWSR)),
-      [twint] "I"(TWINT), [twsto] "I"(TWSTO), [mt_sla_ack] "M"(0x18), [mr_sla_ack] "M"(0x40),
-      [o_state] "I"(SB_BOOT_RECORD_OFF_STATE), [tmp] "i"(RAM_TMP), [o_crc] "M"(SB_BOOT_RECORD_OFF_CRC));
-}
-
-/* ============================================================ applying a staged image */
-/*
- * pass: one pass over the image's pages, T = 0 for pass 1, T = 1 for pass 2. C set = success.
- * Pass 1, before any erase: sums the whole payload from the EEPROM (page-aligned sequential
- *   reads) and notes for each page whether flash already holds it; the CRC-32 must match.
- * Pass 2: programs the pages that differ. A page is read from the EEPROM into SRAM while the
- *   previous page's write runs (RWW: this code runs on), then loaded into the page buffer
- *   before its erase (the datasheet's "alternative 1"), so each page costs erase + write only.
- *   Then the whole flash range is read back and its CRC-32 must match the header.
- * A short last page is padded with 0xFF, as flash reads after an erase.
- * Uses r6 (page), r10:r11 (bytes left), r12:r13.
- */
-__attribute__((naked, used)) static void chunk_apply(void)
-{
-  asm volatile(
-      "pass:\n"
-      "    rcall rww\n" /* an earlier pass may have left a write running */
-      "    ldd   r10, Y+%[len]\n"
-      "    ldd   r11, Y+%[len]+1\n"
-      "    clr   r6\n"
-      "    rcall crc_init\n"
-      "1:  ldi   r20, 0x80\n" /* n = min(128, left) */
-      "    cp    r10, r20\n"
-      "    cpc   r11, r1\n"
-      "    brsh  2f\n"
-      "    mov   r20, r10\n"
-      "2:  sub   r10, r20\n"
-      "    sbc   r11, r1\n"
-      "    mov   r7, r20\n"
-      "    mov   r31, r6\n" /* Z = page address = p << 7 */
-      "    clr   r30\n"
-      "    lsr   r31\n"
-      "    ror   r30\n"
-      "    movw  r12, r30\n"
-      "    mov   r26, r6\n"
-      "    ldi   r27, hi8(%[diff])\n"
-      "    brtc  3f\n"
-      "    ld    r24, X\n"
-      "    tst   r24\n"
-      "    breq  7f\n" /* pass 2: flash already holds this page */
-      "3:  ldi   r26, lo8(%[buf])\n"
-      "    ldi   r27, hi8(%[buf])\n"
-      "    ldd   r22, Y+%[daddr]\n" /* EEPROM address = dataAddr + page offset */
-      "    ldd   r23, Y+%[daddr]+1\n"
-      "    ldd   r21, Y+%[daddr]+2\n"
-      "    add   r22, r30\n"
-      "    adc   r23, r31\n"
-      "    adc   r21, r1\n"
-      "    rcall ee_read\n"
-      "    brcc  9f\n"
-      "    ldi   r26, lo8(%[buf])\n"
-      "    mov   r20, r7\n"
-      "    brts  5f\n"
-      "    clr   r25\n" /* pass 1: does flash differ? */
-      "6:  lpm   r0, Z+\n"
-      "    ld    r24, X+\n"
-      "    eor   r0, r24\n"
-      "    or    r25, r0\n"
-      "    dec   r20\n"
-      "    brne  6b\n"
-      "    mov   r26, r6\n"
-      "    ldi   r27, hi8(%[diff])\n"
-      "    st    X, r25\n"
-      "    rjmp  7f\n"
-      "5:  rcall spm_wait\n" /* pass 2: the previous page's write has finished */
-      "    inc   r20\n" /* a short last page: whole words; the rest of the page stays 0xFF */
-      "    andi  r20, 0xFE\n"
-      "    rcall fill\n"
-      "    movw  r30, r12\n"
-      "    ldi   r24, %[erase]\n"
-      "    rcall spm_do\n"
-      "    ldi   r24, %[write]\n"
-      "    rcall spm_go\n" /* runs while the next page is read */
-      "7:  inc   r6\n"
-      "    cp    r10, r1\n"
-      "    cpc   r11, r1\n"
-      "    brne  1b\n"
-      "    brtc  8f\n"
-      "    rcall rww\n" /* read back: CRC-32 of flash over the image length */
-      "    rcall crc_init\n"
-      "    clr   r30\n"
-      "    clr   r31\n"
-      "    ldd   r26, Y+%[len]\n"
-      "    ldd   r27, Y+%[len]+1\n"
-      "6:  lpm   r24, Z+\n"
-      "    rcall crc8\n"
-      "    sbiw  r26, 1\n"
-      "    brne  6b\n"
-      "8:  movw  r26, r28\n" /* sum the expected CRC too: the residue means a match */
-      "    adiw  r26, %[pcrc]\n"
-      "    ldi   r20, 4\n"
-      "    rcall crc_ram\n"
-      "    rcall residue\n"
-      "    clc\n"
-      "    brne  9f\n"
-      "    sec\n"
-      "9:  ret\n"
-
-      /* check: the slot to install, all before any erase. r24 := 0 if it may be installed,
-         else the BootResult. Pass 1 is the last check. */
-      "check:\n"
-      "    ldd   r23, Y+%[slot]\n" /* slot record A at 128 * (3 + 2 * slot) = 0x180 + 0x100 * slot */
-      "    inc   r23\n"
-      "    ldi   r22, 0x80\n"
-      "    movw  r26, r28\n"
-      "    adiw  r26, %[sr]\n"
-      "    ldi   r20, %[srsize]\n"
-      "    rcall rec_get\n"
-      "    or    r24, r25\n"
-      "    ldi   r24, %[r_bad_header]\n"
-      "    breq  9f\n"
-      "    ldd   r25, Y+%[sstate]\n"
-      "    ldi   r24, %[r_not_staged]\n"
-      "    cpi   r25, %[staged]\n"
-      "    brne  9f\n"
-      "    ldi   r24, %[r_wrong_target]\n"
-      "    ldd   r25, Y+%[sig]\n"
-      "    cpi   r25, %[sig0]\n"
-      "    brne  9f\n"
-      "    ldd   r25, Y+%[sig]+1\n"
-      "    cpi   r25, %[sig1]\n"
-      "    brne  9f\n"
-      "    ldd   r25, Y+%[sig]+2\n"
-      "    cpi   r25, %[sig2]\n"
-      "    brne  9f\n"
-      "    ldi   r24, %[r_too_big]\n" /* loadAddr 0 and 1 <= length <= 0x7C00 */
-      "    ldd   r20, Y+%[len]\n"
-      "    ldd   r21, Y+%[len]+1\n"
-      "    ldd   r22, Y+%[len]+2\n"
-      "    ldd   r23, Y+%[load]\n"
-      "    ldd   r25, Y+%[load]+1\n"
-      "    or    r23, r25\n"
-      "    ldd   r25, Y+%[load]+2\n"
-      "    or    r23, r25\n"
-      "    ldd   r25, Y+%[load]+3\n"
-      "    or    r23, r25\n"
-      "    ldd   r25, Y+%[len]+3\n"
-      "    or    r23, r25\n"
-      "    subi  r20, 1\n"
-      "    sbci  r21, 0\n"
-      "    sbci  r22, 0\n"
-      "    sbci  r23, 0\n"
-      "    cpi   r21, %[blhi]\n"
-      "    cpc   r22, r1\n"
-      "    cpc   r23, r1\n"
-      "    brsh  9f\n"
-      "    clt\n"
-      "    rcall pass\n"
-      "    ldi   r24, %[r_bad_crc]\n"
-      "    brcc  9f\n"
-      "    clr   r24\n"
-      "9:  ret\n" ::[len] "I"(HDR(SB_IMAGE_HEADER_OFF_LENGTH)),
-      [pcrc] "I"(HDR(SB_IMAGE_HEADER_OFF_PAYLOAD_CRC)), [daddr] "I"(SR(SB_SLOT_RECORD_OFF_DATA_ADDR)),
-      [diff] "i"(RAM_DIFF), [buf] "i"(RAM_BUF), [erase] "M"(_BV(PGERS) | _BV(SPMEN)),
-      [write] "M"(_BV(PGWRT) | _BV(SPMEN)), [slot] "I"(SB_BOOT_RECORD_OFF_SLOT), [sr] "I"(SB_BOOT_RECORD_SIZE),
-      [srsize] "M"(SB_SLOT_RECORD_SIZE), [r_bad_header] "M"(SB_RESULT_BAD_HEADER), [sstate] "I"(SR(SB_SLOT_RECORD_OFF_STATE)),
-      [r_not_staged] "M"(SB_RESULT_NOT_STAGED), [staged] "M"(SB_SLOT_STAGED), [r_wrong_target] "M"(SB_RESULT_WRONG_TARGET),
-      [sig] "I"(HDR(SB_IMAGE_HEADER_OFF_SIGNATURE)), [sig0] "M"(SIGNATURE_0), [sig1] "M"(SIGNATURE_1), [sig2] "M"(SIGNATURE_2),
-      [r_too_big] "M"(SB_RESULT_TOO_BIG), [load] "I"(HDR(SB_IMAGE_HEADER_OFF_LOAD_ADDR)), [blhi] "M"(BL_START >> 8),
-      [r_bad_crc] "M"(SB_RESULT_BAD_CRC));
-}
-
-/*
- * boot: the boot record state machine (protocol/STATES.md). r24 := 0 if nothing was installed,
- * else the state written after an image was installed and verified (IDLE or TRIAL).
- */
-#define BR_OPS                                                                                     \
-  [state] "I"(SB_BOOT_RECORD_OFF_STATE), [flags] "I"(SB_BOOT_RECORD_OFF_FLAGS), [slot] "I"(SB_BOOT_RECORD_OFF_SLOT), \
-  [current] "I"(SB_BOOT_RECORD_OFF_CURRENT), [backup] "I"(SB_BOOT_RECORD_OFF_BACKUP),                \
-  [result] "I"(SB_BOOT_RECORD_OFF_RESULT), [attempts] "I"(SB_BOOT_RECORD_OFF_ATTEMPTS)
-__attribute__((naked, used)) static void chunk_boot(void)
-{
-  asm volatile(
-      "boot:\n"
-      "    ldi   r22, 0x80\n" /* boot record copies at 128 and 256 */
-      "    clr   r23\n"
-      "    movw  r26, r28\n"
-      "    ldi   r20, %[brsize]\n"
-      "    rcall rec_get\n"
-      "    movw  r8, r24\n"
-      "    or    r24, r25\n"
-      "    brne  1f\n" /* no EEPROM, not formatted, no boot record: nothing to do */
-      "0:  clr   r24\n"
-      "    ret\n"
-      "1:  ldd   r25, Y+%[state]\n"
-      "    cpi   r25, %[idle]\n"
-      "    breq  0b\n"
-      "    ldi   r24, %[r_reverted]\n"
-      "    cpi   r25, %[trial]\n" /* a reset before CONFIRM: revert */
-      "    breq  5f\n"
-      "    rcall check\n" /* PENDING or INSTALLING */
-      "    ldd   r25, Y+%[state]\n"
-      "    tst   r24\n"
-      "    brne  4f\n"
-      "    cpi   r25, %[pending]\n"
-      "    brne  3f\n"
-      "    ldi   r24, %[installing]\n" /* checks passed: INSTALLING before the first erase */
-      "    std   Y+%[state], r24\n"
-      "    ldi   r24, %[r_installed]\n"
-      "    std   Y+%[result], r24\n"
-      "    std   Y+%[attempts], r1\n"
-      "    rcall br_write\n"
-      "3:  set\n"
-      "    rcall pass\n"
-      "    brcc  6f\n"
-      "    ldd   r24, Y+%[slot]\n"
-      "    std   Y+%[current], r24\n"
-      "    ldi   r24, %[idle]\n"
-      "    ldd   r25, Y+%[flags]\n"
-      "    sbrc  r25, %[f_trial_bit]\n"
-      "    ldi   r24, %[trial]\n"
-      "    std   Y+%[state], r24\n"
-      "    rcall br_write\n"
-      "    ldd   r24, Y+%[state]\n"
-      "    ret\n"
-      "6:  ldd   r24, Y+%[attempts]\n" /* read-back failed */
-      "    inc   r24\n"
-      "    std   Y+%[attempts], r24\n"
-      "    cpi   r24, %[max_attempts]\n"
-      "    brsh  7f\n"
-      "    rcall br_write\n"
-      "    rjmp  1b\n"
-      "7:  ldi   r24, %[r_verify_failed]\n"
-      "    rjmp  5f\n"
-      "4:  cpi   r25, %[pending]\n"
-      "    brne  5f\n"
-      "    ldi   r25, %[idle]\n" /* PENDING failed its checks: flash untouched, old app runs */
-      "    std   Y+%[state], r25\n"
-      "    std   Y+%[result], r24\n"
-      "    rjmp  2f\n"
-      /* r24 = result. A trial to revert, or an install that cannot complete: the backup */
-      "5:  ldd   r25, Y+%[state]\n"
-      "    ldd   r20, Y+%[backup]\n"
-      "    cpi   r20, %[noslot]\n"
-      "    breq  6f\n"
-      "    ldd   r0, Y+%[slot]\n"
-      "    cp    r20, r0\n"
-      "    breq  6f\n"
-      "    std   Y+%[result], r24\n" /* INSTALLING of the backup, no trial */
-      "    std   Y+%[slot], r20\n"
-      "    ldi   r24, %[noslot]\n"
-      "    std   Y+%[backup], r24\n"
-      "    std   Y+%[flags], r1\n"
-      "    std   Y+%[attempts], r1\n"
-      "    ldi   r24, %[installing]\n"
-      "    std   Y+%[state], r24\n"
-      "    rcall br_write\n"
-      "    rjmp  1b\n"
-      "6:  cpi   r25, %[trial]\n"
-      "    breq  8f\n" /* a trial without backup (hand-made record) counts as confirmed */
-      "    std   Y+%[result], r24\n" /* no valid application left: erase its reset vector */
-      "    ldi   r24, %[idle]\n"
-      "    std   Y+%[state], r24\n"
-      "    ldi   r24, %[noslot]\n"
-      "    std   Y+%[current], r24\n"
-      "    clr   r30\n"
-      "    clr   r31\n"
-      "    ldi   r24, %[erase]\n"
-      "    rcall spm_do\n"
-      "    rcall rww\n"
-      "2:  rcall br_write\n"
-      "8:  clr   r24\n"
-      "9:  ret\n"
-      ::BR_OPS,
-      [brsize] "M"(SB_BOOT_RECORD_SIZE), [idle] "M"(SB_BOOT_IDLE), [pending] "M"(SB_BOOT_PENDING),
-      [installing] "M"(SB_BOOT_INSTALLING), [trial] "M"(SB_BOOT_TRIAL), [noslot] "M"(SB_NO_SLOT),
-      [r_reverted] "M"(SB_RESULT_REVERTED), [r_installed] "M"(SB_RESULT_INSTALLED),
-      [r_verify_failed] "M"(SB_RESULT_VERIFY_FAILED), [max_attempts] "M"(SB_INSTALL_MAX_ATTEMPTS),
-      [f_trial_bit] "I"(0), [erase] "M"(_BV(PGERS) | _BV(SPMEN)));
-}
-_Static_assert(SB_BOOTF_TRIAL == 1, "TRIAL flag is bit 0");
-_Static_assert(SB_SLOT_RECORD_OFF_STATE == SB_BOOT_RECORD_OFF_STATE, "rec_read checks one state offset");
-
-/* ============================================================ serial uploads (STK500v1) */
-/*
- * Optiboot's command set and replies. r11:r10 = byte address from LOAD_ADDRESS.
- * size: Y now points at the USART (0xC0), so its registers are reached by ldd/std Y+q.
- * PROG_PAGE: the bytes go to SRAM; while they arrive, the loop polls the UART and, as soon as
- * the previous page's write is done (SPMEN clear), starts this page's erase. It never waits
- * with a byte unread (the UART holds only two). After the last byte: wait for the erase, load
- * the page buffer, start the write, and reply at once; the write runs while the host sends the
- * next LOAD_ADDRESS and PROG_PAGE. READ_PAGE and LEAVE_PROGMODE wait and re-enable RWW first.
- */
-/* STK500v1 bytes (stk500.h); plain numbers, so they are spliced into the asm text. */
-#define STK_INSYNC "0x14"
-#define STK_OK "0x10"
-#define CRC_EOP "0x20"
-#define STK_GET_PARAMETER "0x41"
-#define STK_SET_DEVICE "0x42"
-#define STK_SET_DEVICE_EXT "0x45"
-#define STK_LEAVE_PROGMODE "0x51"
-#define STK_LOAD_ADDRESS "0x55"
-#define STK_UNIVERSAL "0x56"
-#define STK_PROG_PAGE "0x64"
-#define STK_READ_PAGE "0x74"
-#define STK_READ_SIGN "0x75"
-#define STK_SW_MAJOR "0x81"
-#define STK_SW_MINOR "0x82"
-__attribute__((naked, used)) static void chunk_serial(void)
-{
-  asm volatile(
-      /* size: the shared reply tails sit before "serial", within branch reach of the dispatch */
+      "    brne  skip_ok\n"
       "vs_ok:\n"
       "    rcall verify_space\n"
+      "    clr   r24\n" /* size: UNIVERSAL's answer 0 here, keyed by the command kept in r21 */
+      "    cpi   r21, 0x56\n"
+      "    breq  put_ok\n"
       "ok:\n"
-      "    ldi   r24, " STK_OK "\n"
+      "    ldi   r24, 0x10\n" /* STK_OK */
       "put_ok:\n"
       "    rcall putch\n"
-      "    cpi   r24, " STK_OK "\n" /* size: a reply byte, then STK_OK, by one call site */
+      "    cpi   r24, 0x10\n" /* size: a reply byte, then STK_OK, by one call site */
       "    brne  ok\n"
-      "    rjmp  cmd\n"
-      "getn_ok:\n"
-      "    rcall get_n\n"
-      "    rjmp  ok\n"
-      "serial:\n"
-      "    ldi   r28, %[usart]\n"
-      "    clr   r29\n"
-      "    ldi   r24, %[u2x]\n"
-      "    std   Y+%[A], r24\n"
-      "    ldi   r24, %[rxtx]\n"
-      "    std   Y+%[B], r24\n"
-      "    ldi   r24, %[ubrr]\n"
-      "    std   Y+%[BRR], r24\n"
-      "    ldi   r24, %[wd1s]\n" /* no host within a second: reset, then the application runs */
-      "    rcall wd\n"
       "cmd:\n"
       "    rcall getch\n"
-      "    cpi   r24, " STK_GET_PARAMETER "\n"
-      "    brne  1f\n"
+      "    mov   r21, r24\n"
+      "    cpi   r24, 0x41\n" /* GET_PARAMETER */
+      "    breq  param\n"
+      "    ldi   r20, 20\n"
+      "    cpi   r24, 0x42\n" /* SET_DEVICE */
+      "    breq  skip_ok\n"
+      /* SET_DEVICE_EXT: avrdude sends 4 bytes (n_extparms + 1) to a programmer of version <= 1.10 */
+      "    ldi   r20, 4\n"
+      "    cpi   r24, 0x45\n"
+      "    breq  skip_ok\n"
+      "    cpi   r24, 0x56\n" /* UNIVERSAL: 4 bytes, answered 0 */
+      "    breq  skip_ok\n"
+      "    cpi   r24, 0x55\n" /* LOAD_ADDRESS */
+      "    breq  load\n"
+      "    cpi   r24, 0x64\n" /* PROG_PAGE */
+      "    breq  prog\n"
+      "    cpi   r24, 0x74\n" /* READ_PAGE */
+      "    breq  readp\n"
+      "    cpi   r24, 0x75\n" /* READ_SIGN */
+      "    breq  sign\n"
+      "    cpi   r24, 0x51\n" /* LEAVE_PROGMODE: reset into the application */
+      "    brne  vs_ok\n" /* (a running write ends long before the 16 ms are up) */
+      "    rcall wd16\n"
+      "    rjmp  vs_ok\n"
+      "param:\n" /* SW_MAJOR (0x81), SW_MINOR (0x82), anything else 3 */
       "    rcall getch\n"
       "    mov   r20, r24\n"
       "    rcall verify_space\n"
-      "    ldi   r24, 0x03\n"
-      "    cpi   r20, " STK_SW_MAJOR "\n"
-      "    brne  2f\n"
-      "    ldi   r24, %[major]\n"
-      "2:  cpi   r20, " STK_SW_MINOR "\n"
-      "    brne  put_ok\n"
-      "    ldi   r24, %[minor]\n"
+      "    subi  r20, 0x81\n"
+      "    ldi   r24, BL_MAJ\n"
+      "    breq  put_ok\n"
+      "    dec   r20\n"
+      "    ldi   r24, BL_MIN\n"
+      "    breq  put_ok\n"
+      "    ldi   r24, 3\n"
       "    rjmp  put_ok\n"
-      "1:  ldi   r20, 20\n"
-      "    cpi   r24, " STK_SET_DEVICE "\n"
-      "    breq  getn_ok\n"
-      "    ldi   r20, 5\n"
-      "    cpi   r24, " STK_SET_DEVICE_EXT "\n"
-      "    breq  getn_ok\n"
-      "    cpi   r24, " STK_LOAD_ADDRESS "\n"
-      "    brne  1f\n"
+      "load:\n"
       "    rcall getch\n"
       "    mov   r10, r24\n"
       "    rcall getch\n"
@@ -761,110 +240,548 @@ __attribute__((naked, used)) static void chunk_serial(void)
       "    lsl   r10\n" /* words to bytes */
       "    rol   r11\n"
       "    rjmp  vs_ok\n"
-      "1:  cpi   r24, " STK_UNIVERSAL "\n"
-      "    brne  1f\n"
-      "    ldi   r20, 4\n"
-      "    rcall get_n\n"
-      "    clr   r24\n"
+
+      "sign:\n"
+      "    rcall verify_space\n"
+      "    ldi   r24, SIG0\n"
+      "    rcall putch\n"
+      "    ldi   r24, SIG1\n"
+      "    rcall putch\n"
+      "    ldi   r24, SIG2\n"
       "    rjmp  put_ok\n"
-      "1:  cpi   r24, " STK_PROG_PAGE "\n"
-      "    brne  1f\n"
+      "readp:\n"
+      "    rcall get_len\n"
+      "    rcall verify_space\n"
+      "    rcall rww\n"
+      "    movw  r30, r10\n"
+      "1:  lpm   r24, Z+\n"
+      "    rcall putch\n"
+      "    dec   r20\n"
+      "    brne  1b\n"
+      "    rjmp  ok\n"
+      "prog:\n"
       "    rcall get_len\n"
       "    mov   r21, r20\n"
-      "    ldi   r26, lo8(%[buf])\n"
-      "    ldi   r27, hi8(%[buf])\n"
+      "    clr   r26\n"
+      "    ldi   r27, RAM_BUF_HI\n"
       "    movw  r30, r10\n"
       "    set\n" /* T: this page's erase is still to start */
-      "2:  ldd   r24, Y+%[A]\n"
-      "    sbrc  r24, %[rxc]\n"
+      "2:  rcall getch\n"
+      "    st    X+, r24\n"
+      /* after each byte (87 us apart), start the erase once the last page's write is done */
+      "    brtc  3f\n"
+      "    in    r24, SPMCSR_IO\n"
+      "    sbrc  r24, SPMEN_B\n"
       "    rjmp  3f\n"
-      "    brtc  2b\n"
-      "    in    r24, %[spmcsr]\n"
-      "    sbrc  r24, %[spmen]\n"
-      "    rjmp  2b\n"
-      "    ldi   r24, %[erase]\n"
+      "    ldi   r24, SPM_ERASE\n"
       "    rcall spm_go\n"
       "    clt\n"
-      "    rjmp  2b\n"
-      "3:  ldd   r24, Y+%[DR]\n"
-      "    st    X+, r24\n"
-      "    dec   r20\n"
+      "3:  dec   r21\n"
       "    brne  2b\n"
       "    rcall verify_space\n"
-      "    ldi   r24, %[erase]\n"
-      "    brtc  4f\n"
-      "    rcall spm_do\n" /* a short page came in faster than the last write */
-      "4:  rcall spm_wait\n"
-      "    ldi   r26, lo8(%[buf])\n"
-      "    mov   r20, r21\n"
-      "    rcall fill\n"
-      "    movw  r30, r10\n"
-      "    ldi   r24, %[write]\n"
-      "    rcall spm_go\n"
+      "    rcall commit\n" /* a short page that came in faster than the last write: T, erase there */
       "    rjmp  ok\n"
-      "1:  cpi   r24, " STK_READ_PAGE "\n"
-      "    brne  1f\n"
-      "    rcall get_len\n"
-      "    rcall verify_space\n"
-      "    rcall rww\n"
-      "    movw  r30, r10\n"
-      "2:  lpm   r24, Z+\n"
-      "    rcall putch\n"
-      "    dec   r20\n"
-      "    brne  2b\n"
-      "    rjmp  ok\n"
-      "1:  cpi   r24, " STK_READ_SIGN "\n"
-      "    brne  1f\n"
-      "    rcall verify_space\n"
-      "    ldi   r24, %[sig0]\n"
-      "    rcall putch\n"
-      "    ldi   r24, %[sig1]\n"
-      "    rcall putch\n"
-      "    ldi   r24, %[sig2]\n"
-      "    rjmp  put_ok\n"
-      "1:  cpi   r24, " STK_LEAVE_PROGMODE "\n"
-      "    brne  2f\n"
-      "    rcall rww\n"
-      "    ldi   r24, %[wd16ms]\n" /* reset into the application */
-      "    rcall wd\n"
-      "2:  rjmp  vs_ok\n"
-
       /* get_len: length (high byte ignored: pages are 128 bytes) into r20, memory type skipped */
       "get_len:\n"
       "    rcall getch\n"
       "    rcall getch\n"
       "    mov   r20, r24\n"
       "getch:\n"
-      "    ldd   r24, Y+%[A]\n"
-      "    sbrs  r24, %[rxc]\n"
+      "    ldd   r24, Y+U_A\n"
+      "    sbrs  r24, RXC_B\n"
       "    rjmp  getch\n"
       "    wdr\n"
-      "    ldd   r24, Y+%[DR]\n"
+      "    ldd   r24, Y+U_DR\n"
       "    ret\n"
-      "putch:\n"
-      "    ldd   r25, Y+%[A]\n"
-      "    sbrs  r25, %[udre]\n"
-      "    rjmp  putch\n"
-      "    std   Y+%[DR], r24\n"
-      "    ret\n"
-      "get_n:\n"
-      "    rcall getch\n"
-      "    dec   r20\n"
-      "    brne  get_n\n"
       "verify_space:\n"
       "    rcall getch\n"
-      "    cpi   r24, " CRC_EOP "\n"
-      "    breq  1f\n"
-      "    ldi   r24, %[wd16ms]\n" /* out of sync: reset soon */
+      "    cpi   r24, 0x20\n" /* CRC_EOP */
+      "1:  brne  1b\n" /* out of sync: no more wdr, the watchdog resets within a second */
+      "    ldi   r24, 0x14\n" /* STK_INSYNC */
+      "putch:\n"
+      "    ldd   r25, Y+U_A\n"
+      "    sbrs  r25, UDRE_B\n"
+      "    rjmp  putch\n"
+      "    std   Y+U_DR, r24\n"
+      "    ret\n"
+
+      /* external reset: the host may be about to upload; no application: never jump into it */
+      "decide:\n"
+      "    ldi   r30, 1\n" /* size: the high byte of the reset vector; jmp (0x940C) and rjmp (0xCxxx) never have 0xFF there */
+      "    clr   r31\n"
+      "    lpm   r24, Z\n"
+      "    sbrc  r15, EXTRF_B\n"
+      "    ser   r24\n" /* external reset: as if there were no application */
+      "    cpi   r24, 0xFF\n"
+      "    brne  app\n"
+      "serial:\n"
+      "    ldi   r28, UCSR0A_M\n"
+      "    clr   r29\n"
+      "    ldi   r24, U2X_V\n"
+      "    std   Y+U_A, r24\n"
+      "    ldi   r24, RXTX_V\n"
+      "    std   Y+U_B, r24\n"
+      "    ldi   r24, UBRR_V\n"
+      "    std   Y+U_BRR, r24\n"
+      "    ldi   r24, WD_1S\n" /* no host within a second: reset, then the application runs */
       "    rcall wd\n"
-      "2:  rjmp  2b\n"
-      "1:  ldi   r24, " STK_INSYNC "\n"
-      "    rjmp  putch\n" ::[usart] "M"(_SFR_MEM_ADDR(UCSR0A)),
-      [A] "I"(0), [B] "I"(_SFR_MEM_ADDR(UCSR0B) - _SFR_MEM_ADDR(UCSR0A)),
-      [BRR] "I"(_SFR_MEM_ADDR(UBRR0L) - _SFR_MEM_ADDR(UCSR0A)), [DR] "I"(_SFR_MEM_ADDR(UDR0) - _SFR_MEM_ADDR(UCSR0A)),
-      [u2x] "M"(_BV(U2X0)), [rxtx] "M"(_BV(RXEN0) | _BV(TXEN0)), [ubrr] "M"(UBRR_VALUE),
-      [rxc] "I"(RXC0), [udre] "I"(UDRE0), [wd1s] "M"(_BV(WDE) | _BV(WDP2) | _BV(WDP1)),
-      [wd16ms] "M"(_BV(WDE)), [major] "M"(BL_MAJOR), [minor] "M"(BL_MINOR), [buf] "i"(RAM_BUF),
-      [spmcsr] "I"(_SFR_IO_ADDR(SPMCSR)), [spmen] "I"(SPMEN), [erase] "M"(_BV(PGERS) | _BV(SPMEN)),
-      [write] "M"(_BV(PGWRT) | _BV(SPMEN)), [sig0] "M"(SIGNATURE_0), [sig1] "M"(SIGNATURE_1), [sig2] "M"(SIGNATURE_2));
+      "    rjmp  cmd\n"
+      "app:\n"
+      "    sts   TWCR_M, r1\n" /* give A4/A5 back to the application */
+      "    jmp   0\n"
+
+      /* ==================================================== the boot state machine (STATES.md) */
+      "main:\n"
+      "    clr   r1\n"
+      "    in    r15, MCUSR_IO\n" /* size: the reset cause stays in r15 */
+      "    out   MCUSR_IO, r1\n"
+      "    clr   r24\n"
+      "    rcall wd\n" /* a watchdog reset leaves the watchdog running */
+      "    ldi   r24, TWBR_V\n"
+      "    sts   TWBR_M, r24\n"
+      "    clr   r28\n"
+      "    ldi   r29, 1\n"
+      "    ldi   r22, 1\n" /* boot record copies: pages 1 and 2 */
+      "    ldi   r21, B_SIZE\n"
+      "    clr   r23\n"
+      "    rcall rec_get\n"
+      "    mov   r8, r7\n" /* where the boot record is: br_write writes the other page */
+      "    breq  decide\n" /* no EEPROM, not formatted, no valid boot record: nothing to do */
+      "again:\n"
+      "    ldd   r25, Y+B_STATE\n"
+      "    cpi   r25, ST_IDLE\n"
+      "    breq  decide\n"
+      "    ldi   r24, R_REVERTED\n"
+      "    cpi   r25, ST_TRIAL\n" /* a reset before CONFIRM: revert (fail sends TRIAL there) */
+      "    breq  fail\n"
+      /* PENDING or INSTALLING: every check before any erase (again in INSTALLING) */
+      "    ldd   r22, Y+B_SLOT\n" /* slot record copy A: page 3 + 2 * slot */
+      "    lsl   r22\n"
+      "    subi  r22, -SLOT_BASE\n"
+      "    ldi   r21, S_SIZE\n"
+      "    ldi   r23, B_SIZE\n"
+      "    rcall rec_get\n"
+      "    ldi   r24, R_BAD_HEADER\n"
+      "    breq  fail\n"
+      "    ldd   r25, Y+S_STATE\n"
+      "    ldi   r24, R_NOT_STAGED\n"
+      "    cpi   r25, SL_STAGED\n"
+      "    brne  fail\n"
+      "    ldi   r24, R_WRONG_TARGET\n"
+      "    ldd   r20, Y+H_SIG\n" /* size: one 24-bit subtraction; Z survives the chain only if all match */
+      "    ldd   r21, Y+H_SIG+1\n"
+      "    ldd   r25, Y+H_SIG+2\n"
+      "    subi  r20, SIG0\n"
+      "    sbci  r21, SIG1\n"
+      "    sbci  r25, SIG2\n"
+      "    brne  fail\n"
+      /*
+       * loadAddr 0 and 1 <= length <= BL_START. size: one multi-byte compare (cpi, then cpc) of
+       * [length3 length2 loadAddr3..0 high byte of (length - 1)] against [0 ... 0 BL_START >> 8];
+       * length 0 wraps to 0xFFFF and fails the same compare.
+       */
+      "    ldd   r24, Y+H_LEN\n"
+      "    ldd   r25, Y+H_LEN+1\n"
+      "    sbiw  r24, 1\n"
+      "    movw  r26, r28\n"
+      "    adiw  r26, H_LOAD\n"
+      "    cpi   r25, BL_HI\n"
+      "    ldi   r20, 4\n"
+      "3:  ld    r0, X+\n" /* (dec leaves C alone) */
+      "    cpc   r0, r1\n"
+      "    dec   r20\n"
+      "    brne  3b\n"
+      "    ldd   r0, Y+H_LEN+2\n"
+      "    cpc   r0, r1\n"
+      "    ldd   r0, Y+H_LEN+3\n"
+      "    cpc   r0, r1\n"
+      "    ldi   r24, R_TOO_BIG\n"
+      "    brsh  fail\n"
+      "    clt\n" /* pass 1: CRC-32 of the payload in the EEPROM, the last check */
+      "    rcall pass\n"
+      "    ldi   r24, R_BAD_CRC\n"
+      "    brne  fail\n"
+      "    ldd   r25, Y+B_STATE\n"
+      "    cpi   r25, ST_PENDING\n"
+      "    brne  1f\n"
+      "    ldi   r24, R_INSTALLED\n"
+      "    rcall installing\n" /* INSTALLING before the first erase */
+      "1:  set\n" /* pass 2: program the pages that differ, then the CRC-32 of flash */
+      "    rcall pass\n"
+      "    breq  done\n"
+      "vfail:\n" /* the read-back failed */
+      "    ldd   r24, Y+B_ATTEMPTS\n"
+      "    inc   r24\n"
+      "    std   Y+B_ATTEMPTS, r24\n"
+      "    cpi   r24, MAX_ATTEMPTS\n"
+      "    ldi   r24, R_VERIFY_FAILED\n"
+      "    brsh  revert\n"
+      "    rcall br_write\n"
+      "    rjmp  again\n"
+      "fail:\n" /* r24 = result. PENDING: back to IDLE, flash untouched, the old application runs */
+      "    ldd   r25, Y+B_STATE\n"
+      "    cpi   r25, ST_PENDING\n"
+      "    brne  revert\n"
+      "    std   Y+B_RESULT, r24\n"
+      "idle:\n"
+      "    ldi   r24, ST_IDLE\n"
+      "    rcall br_write_st\n"
+      "    rjmp  decide\n"
+      /* r24 = result. A trial to revert, or an install that cannot complete: the backup */
+      "revert:\n"
+      "    ldd   r20, Y+B_BACKUP\n"
+      "    cpi   r20, NOSLOT\n"
+      "    breq  6f\n"
+      "    std   Y+B_SLOT, r20\n" /* INSTALLING of the backup, no trial, no further backup */
+      "    ldi   r25, NOSLOT\n"
+      "    std   Y+B_BACKUP, r25\n"
+      "    std   Y+B_FLAGS, r1\n"
+      "    rcall installing\n"
+      "    rjmp  again\n"
+      "6:  ldd   r25, Y+B_STATE\n"
+      "    cpi   r25, ST_TRIAL\n"
+      "    brne  7f\n"
+      "    rjmp  decide\n" /* a trial without backup (hand-made record) counts as confirmed */
+      "7:  std   Y+B_RESULT, r24\n" /* no valid application left: erase its reset vector */
+      "    std   Y+B_CURRENT, r20\n" /* r20 = NOSLOT */
+      "    ldi   r22, SPM_ERASE\n" /* size: through do_spm, which also waits and re-enables RWW */
+      "    clr   r24\n"
+      "    clr   r25\n"
+      "    rcall do_spm\n"
+      "    rjmp  idle\n"
+      "done:\n" /* installed and verified: IDLE or TRIAL, current = slot */
+      "    ldd   r24, Y+B_SLOT\n"
+      "    std   Y+B_CURRENT, r24\n"
+      "    ldd   r25, Y+B_FLAGS\n"
+      "    ldi   r24, ST_IDLE\n"
+      "    sbrs  r25, 0\n"
+      "    rjmp  2f\n"
+      "    ldi   r24, WD_8S\n" /* a trial must confirm within 8 s (the write takes a few ms) */
+      "    rcall wd\n"
+      "    ldi   r24, ST_TRIAL\n"
+      "2:  rcall br_write_st\n"
+      "    rjmp  app\n" /* just installed: run it */
+
+      /* ==================================================== applying a staged image */
+      /*
+       * commit: r20 bytes (1..128) at RAM_BUF (X = RAM_BUF + r20) into the flash page at r11:r10: wait for SPM, load
+       * the page buffer (a short page: whole words, the rest of the page stays erased), erase the
+       * page first if T, then start the write and return while it runs. Loading the buffer before
+       * the erase is the datasheet's "alternative 1": the page then costs erase + write only.
+       * Shared by PROG_PAGE and pass 2.
+       */
+      "commit:\n"
+      "    rcall spm_wait\n"
+      "    sub   r26, r20\n" /* size: both callers leave X at RAM_BUF + r20 */
+      "    movw  r30, r10\n"
+      "    inc   r20\n"
+      "    lsr   r20\n"
+      "    ldi   r24, SPM_FILL\n"
+      "1:  ld    r0, X+\n"
+      "    ld    r1, X+\n"
+      "    rcall spm_go\n"
+      "    adiw  r30, 2\n"
+      "    dec   r20\n"
+      "    brne  1b\n"
+      "    clr   r1\n"
+      "    movw  r30, r10\n"
+      "    brtc  2f\n"
+      "    ldi   r24, SPM_ERASE\n"
+      "    rcall spm_do\n"
+      "2:  ldi   r24, SPM_WRITE\n"
+      "    rjmp  spm_do\n"
+
+      /*
+       * pass: one pass over the image's pages, T = 0 for pass 1, T = 1 for pass 2. Z set = the
+       * CRC-32 matches the header.
+       * Pass 1, before any erase: sums the whole payload from the EEPROM (page by page) while
+       *   ee_read counts the bytes that differ from flash; a page's count goes to RAM_DIFF.
+       * Pass 2: reads and programs the pages that differ. A page is read from the EEPROM while the
+       *   previous page's write runs (RWW: this code runs on). Then the CRC-32 of flash over the
+       *   length must match the header.
+       * size: n = min(128, left) from a signed left -= 128, and the loop runs while left > 0.
+       */
+      "pass:\n"
+      "    rcall rww\n" /* an earlier pass may have left a write running */
+      "    ldd   r12, Y+H_LEN\n"
+      "    ldd   r13, Y+H_LEN+1\n"
+      "    clr   r6\n"
+      "    rcall crc_init\n"
+      "1:  ldi   r21, 0x80\n"
+      "    sub   r12, r21\n"
+      "    sbc   r13, r1\n"
+      "    brpl  2f\n"
+      "    add   r21, r12\n" /* the last, short page: 128 + (left - 128) */
+      "2:  mov   r11, r6\n" /* flash page address = page << 7 */
+      "    clr   r10\n"
+      "    lsr   r11\n"
+      "    ror   r10\n"
+      "    movw  r30, r10\n"
+      "    mov   r26, r6\n"
+      "    ldi   r27, RAM_DIFF_HI\n"
+      "    brtc  3f\n"
+      "    ld    r24, X\n"
+      "    tst   r24\n"
+      "    breq  7f\n" /* pass 2: flash already holds this page */
+      "    ldi   r31, BL_HI\n" /* pass 2: ee_read's compare must not read RWW while a write runs */
+      "3:  ldd   r2, Y+S_DADDR\n" /* EEPROM address = dataAddr + page address */
+      "    ldd   r3, Y+S_DADDR+1\n"
+      "    ldd   r4, Y+S_DADDR+2\n"
+      "    add   r2, r10\n"
+      "    adc   r3, r11\n"
+      "    adc   r4, r1\n"
+      "    clr   r9\n"
+      "    clr   r26\n"
+      "    ldi   r27, RAM_BUF_HI\n"
+      "    rcall ee_read\n"
+      "    brcc  9f\n"
+      "    brts  5f\n"
+      "    mov   r26, r6\n"
+      "    ldi   r27, RAM_DIFF_HI\n"
+      "    st    X, r9\n"
+      "    rjmp  7f\n"
+      "5:  mov   r20, r21\n"
+      "    rcall commit\n" /* runs while the next page is read */
+      "7:  inc   r6\n"
+      "    cp    r1, r12\n"
+      "    cpc   r1, r13\n"
+      "    brlt  1b\n"
+      "    brtc  8f\n"
+      "    rcall rww\n" /* read back: CRC-32 of flash over the image length */
+      "    rcall crc_init\n"
+      "    clr   r30\n"
+      "    clr   r31\n"
+      "    ldd   r26, Y+H_LEN\n"
+      "    ldd   r27, Y+H_LEN+1\n"
+      "6:  lpm   r0, Z+\n"
+      "    rcall crc8\n"
+      "    sbiw  r26, 1\n"
+      "    brne  6b\n"
+      "8:  movw  r26, r28\n" /* sum the expected CRC too: the residue means a match */
+      "    adiw  r26, H_PCRC\n"
+      "    ldi   r20, 4\n"
+      "4:  ld    r0, X+\n"
+      "    rcall crc8\n"
+      "    dec   r20\n"
+      "    brne  4b\n"
+      /* residue: Z set if a block followed by its stored CRC-32 (little endian) leaves the CRC-32
+         residue. size: no need to locate or invert the CRC field; one subi/sbci chain */
+      "residue:\n"
+      "    subi  r16, 0xE3\n"
+      "    sbci  r17, 0x20\n"
+      "    sbci  r18, 0xBB\n"
+      "    sbci  r19, 0xDE\n"
+      "9:  ret\n"
+
+      /* ==================================================== records */
+      /*
+       * rec_get: the newest valid of the two copies of a record, at pages r22 (A, odd) and r22 + 1
+       * (B), r21 bytes, to 0x100 + r23. Z clear if there is one, and r7 = its page.
+       * Newest as the runtime library picks: B unless A is valid and (int16)(seqA - seqB) > 0.
+       */
+      "rec_get:\n"
+      "    clr   r7\n"
+      "1:  rcall rec_read\n"
+      "    brne  3f\n"
+      "    tst   r7\n"
+      "    breq  2f\n" /* the first valid copy */
+      "    cp    r12, r24\n"
+      "    cpc   r13, r25\n"
+      "    breq  2f\n"
+      "    brpl  3f\n"
+      "2:  movw  r12, r24\n"
+      "    mov   r7, r22\n"
+      "3:  inc   r22\n"
+      "    sbrs  r22, 0\n"
+      "    rjmp  1b\n"
+      /* size: no second buffer and no copy; the winner is read once more (and checked again).
+         With no winner this reads page 0, harmless, and r7 stays 0. */
+      "    mov   r22, r7\n"
+      "    rcall rec_read\n"
+      "    breq  4f\n"
+      "    clr   r7\n"
+      "4:  tst   r7\n"
+      "    ret\n"
+      /* rec_read: the copy at page r22, r21 bytes, to 0x100 + r23. Z set if valid: the CRC holds
+         and the state is known (1..4 for both record kinds); then r25:r24 = its seq. */
+      "rec_read:\n"
+      "    ldi   r31, BL_HI\n" /* ee_read's flash compare reads NRWW: a write may be running */
+      "    rcall rec_addr\n"
+      "    mov   r26, r23\n"
+      "    ldi   r27, 1\n"
+      "    rcall crc_init\n"
+      "    rcall ee_read\n"
+      "    brcc  9f\n"
+      "    rcall residue\n"
+      "    brne  9f\n"
+      "    sub   r26, r21\n"
+      "    ld    r24, X+\n"
+      "    ld    r25, X+\n"
+      "    ld    r20, X\n"
+      "    subi  r20, 1\n"
+      "    andi  r20, 0xFC\n"
+      "9:  ret\n"
+      "rec_addr:\n" /* page r22 -> EEPROM address r4:r3:r2 = r22 << 7 */
+      "    mov   r3, r22\n"
+      "    clr   r2\n"
+      "    lsr   r3\n"
+      "    ror   r2\n"
+      "    clr   r4\n"
+      "    ret\n"
+
+      /* installing: result r24, attempts 0, INSTALLING, written */
+      "installing:\n"
+      "    std   Y+B_RESULT, r24\n"
+      "    std   Y+B_ATTEMPTS, r1\n"
+      "    ldi   r24, ST_INSTALLING\n"
+      /* br_write_st: state r24, written */
+      "br_write_st:\n"
+      "    std   Y+B_STATE, r24\n"
+      /* br_write: the boot record at Y, seq + 1, to the copy that does not hold the newest
+         (pages 1 <-> 2), summed while it is sent, then its CRC; then that copy is the newest. */
+      "br_write:\n"
+      "    ldd   r24, Y+0\n"
+      "    ldd   r25, Y+1\n"
+      "    adiw  r24, 1\n"
+      "    std   Y+0, r24\n"
+      "    std   Y+1, r25\n"
+      "    ldi   r24, 3\n"
+      "    eor   r8, r24\n"
+      "    mov   r22, r8\n"
+      "    rcall rec_addr\n"
+      "    rcall ee_begin\n"
+      "    brcc  9b\n"
+      "    rcall crc_init\n"
+      "    movw  r26, r28\n"
+      "    ldi   r21, B_CRC\n"
+      "1:  ld    r0, X+\n"
+      "    rcall tw_send\n"
+      "    rcall crc8\n"
+      "    dec   r21\n"
+      "    brne  1b\n"
+      "    ldi   r21, 4\n"
+      "1:  mov   r0, r16\n"
+      "    com   r0\n"
+      "    rcall tw_send\n"
+      "    mov   r16, r17\n"
+      "    mov   r17, r18\n"
+      "    mov   r18, r19\n"
+      "    dec   r21\n"
+      "    brne  1b\n"
+      "    rjmp  tw_stop\n"
+
+      /* ==================================================== CRC-32 and I2C EEPROM */
+      "crc_init:\n"
+      "    ser   r16\n"
+      "    ser   r17\n"
+      "    movw  r18, r16\n"
+      "    ret\n"
+      /* crc8: r0 into the running CRC; clobbers r24, r25. Bitwise, no table (size): about 100
+         cycles a byte, less than one byte time at 400 kHz even at 8 MHz, so ee_read sums each
+         byte while the next one is on the bus. */
+      "crc8:\n"
+      "    eor   r16, r0\n"
+      "    ldi   r24, 8\n"
+      "1:  lsr   r19\n"
+      "    ror   r18\n"
+      "    ror   r17\n"
+      "    ror   r16\n"
+      "    brcc  2f\n"
+      "    ldi   r25, 0x20\n" /* size: the polynomial 0xEDB88320 as immediates, no registers to load */
+      "    eor   r16, r25\n"
+      "    ldi   r25, 0x83\n"
+      "    eor   r17, r25\n"
+      "    ldi   r25, 0xB8\n"
+      "    eor   r18, r25\n"
+      "    ldi   r25, 0xED\n"
+      "    eor   r19, r25\n"
+      "2:  dec   r24\n"
+      "    brne  1b\n"
+      "    ret\n"
+
+      /*
+       * ee_begin: START, SLA+W until the chip ACKs (ACK polling: it NACKs during a write cycle;
+       * 256 tries of 20 SCL periods outlast a 5 ms cycle), then the address r3:r2. 24LC1025:
+       * address bit 16 (r4 bit 0) is block bit B0 of the device address. C set = ok, else C and
+       * Z clear. r25 := SLA+W. Clobbers r0, r20, r24.
+       * size: a status is tested with subi/cpi 1, which leaves C = "it is the one expected" and,
+       * as statuses are multiples of 8, Z clear otherwise.
+       */
+      "ee_begin:\n"
+      "    ldi   r25, EE_SLA\n"
+      "    sbrc  r4, 0\n"
+      "    ori   r25, EE_BLOCK\n"
+      "    clr   r20\n"
+      "1:  rcall tw_sla\n"
+      "    subi  r24, 0x18\n" /* SLA+W ACKed */
+      "    cpi   r24, 1\n"
+      "    brcs  2f\n"
+      "    dec   r20\n"
+      "    brne  1b\n"
+      "    clz\n"
+      "    ret\n"
+      "2:  mov   r0, r3\n"
+      "    rcall tw_send\n"
+      "    mov   r0, r2\n"
+      "    rjmp  tw_send\n" /* returns with C still set */
+      /*
+       * ee_read: sequential read of r21 (1..128) bytes from r4:r3:r2 into X, summed into the CRC,
+       * while r9 counts those that differ from flash at Z (pass 1's compare; other callers point
+       * Z at NRWW). C set = ok, else C and Z clear. Clobbers r0, r20, r24, r25, Z.
+       * Byte i is clocked in (NACK for the last) while byte i - 1 is summed.
+       * size: one loop; "cpse r20, r21" skips the sum before the first byte.
+       */
+      "ee_read:\n"
+      "    rcall ee_begin\n"
+      "    brcc  9f\n"
+      "    ori   r25, 1\n"
+      "    rcall tw_sla\n"
+      "    subi  r24, 0x40\n" /* SLA+R ACKed */
+      "    cpi   r24, 1\n"
+      "    brcc  9f\n"
+      "    mov   r20, r21\n"
+      "1:  ldi   r24, TW_EA\n"
+      "    cpi   r20, 2\n"
+      "    brsh  2f\n"
+      "    ldi   r24, TW_GO\n"
+      "2:  sts   TWCR_M, r24\n"
+      "    cpse  r20, r21\n"
+      "    rcall crc8\n"
+      "    rcall twwait\n"
+      "    lds   r0, TWDR_M\n"
+      "    st    X+, r0\n"
+      "    lpm   r24, Z+\n"
+      "    cpse  r24, r0\n"
+      "    inc   r9\n"
+      "    dec   r20\n"
+      "    brne  1b\n"
+      "    rcall crc8\n"
+      "    rjmp  tw_stop\n"
+      /* TWI, polled. twi: TWCR := r24, wait for TWINT, r24 := TWSR (prescaler bits are 0).
+         tw_send sends r0; tw_sla sends START, then r25. None of them touches SREG. */
+      "tw_start:\n"
+      "    ldi   r24, TW_STA\n"
+      "    rjmp  twi\n"
+      "tw_sla:\n"
+      "    rcall tw_start\n"
+      "    mov   r0, r25\n"
+      "tw_send:\n"
+      "    sts   TWDR_M, r0\n"
+      "    ldi   r24, TW_GO\n"
+      "twi:\n"
+      "    sts   TWCR_M, r24\n"
+      "twwait:\n"
+      "    lds   r24, TWCR_M\n"
+      "    sbrs  r24, TWINT_B\n"
+      "    rjmp  twwait\n"
+      "    lds   r24, TWSR_M\n"
+      "9:  ret\n"
+      "tw_stop:\n" /* STOP; waits until it is on the bus; returns C set */
+      "    ldi   r24, TW_STO\n"
+      "    sts   TWCR_M, r24\n"
+      "1:  lds   r24, TWCR_M\n"
+      "    sbrc  r24, TWSTO_B\n"
+      "    rjmp  1b\n"
+      "    sec\n"
+      "    ret\n");
 }
