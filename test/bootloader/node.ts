@@ -1,5 +1,6 @@
 // Test helpers for the bootloader: build it and the banner test applications, lay out an EEPROM
 // with a staged image, and run a simulated node with the real bootloader hex.
+import { fusesForBootloader, STAGEBOOT_LOCK, type Fuses } from '../../host/src/sim/chip/fuses.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -40,12 +41,9 @@ export function appImage(name: string, mhz: Mhz): Uint8Array {
   return out;
 }
 
-/** Fuses of the build: BOOTRST programmed, boot section where the bootloader starts. */
-export function bootFuses(hex: string): { high: number } {
-  const start = Math.min(...parseIhex(hex).segments.map((s) => s.address));
-  const bootsz = { 0x7000: 0, 0x7800: 1, 0x7c00: 2, 0x7e00: 3 }[start];
-  if (bootsz === undefined) throw new Error(`bootloader starts at 0x${start.toString(16)}`);
-  return { high: 0xd8 | (bootsz << 1) };
+/** Fuses of the build: BOOTRST programmed, boot section where the bootloader starts, stageboot's lock. */
+export function bootFuses(hex: string): Fuses {
+  return fusesForBootloader(Math.min(...parseIhex(hex).segments.map((s) => s.address)), STAGEBOOT_LOCK);
 }
 
 export interface Layout {

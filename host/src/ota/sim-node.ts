@@ -1,6 +1,7 @@
 // A simulated stageboot node for the demo, the end-to-end tests and the bench: an ATmega328P
 // with the real bootloader (bootloader/hex/) and a real sketch (sketch-lib/hex/), an I2C EEPROM,
 // reachable as a `sim:NAME` port through the simulator's serialport binding.
+import { fusesForBootloader, STAGEBOOT_LOCK } from '../sim/chip/fuses.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,27 +39,6 @@ export function missingFirmware(sketches: string[] = ['BlinkV1', 'BlinkV2']): st
   return missing.length ? `firmware not built yet: ${missing.join(', ')}` : null;
 }
 
-/** Boot section starts of the ATmega328P (BOOTSZ 0..3), largest section first. */
-const BOOT_STARTS = [0x7000, 0x7800, 0x7c00, 0x7e00] as const;
-
-/**
- * Where the boot section must start for a bootloader whose lowest byte is at `lowest`: the
- * smallest section that still holds it. Derived from the hex, so a 2 KiB build (0x7800) and
- * the 1 KiB one (0x7C00) both boot without editing this file.
- */
-export function bootStartFor(lowest: number): number {
-  const fits = BOOT_STARTS.filter((s) => s <= lowest);
-  if (!fits.length) throw new Error(`bootloader starts at 0x${lowest.toString(16)}: below the largest boot section (0x7000)`);
-  return fits[fits.length - 1];
-}
-
-/** High fuse with BOOTRST programmed and BOOTSZ chosen so the boot section starts at `start`. */
-export function highFuseFor(start: number): number {
-  const bootsz = BOOT_STARTS.indexOf(start as (typeof BOOT_STARTS)[number]);
-  if (bootsz < 0) throw new Error(`bootloader starts at 0x${start.toString(16)}: not a boot section start of the ATmega328P`);
-  return 0xd8 | (bootsz << 1);
-}
-
 export interface SimNodeSetup {
   name?: string;
   app: string;
@@ -84,10 +64,13 @@ export function startSimNode(o: SimNodeSetup): RunningSimNode {
   const bl = parseIhex(readFileSync(blPath), blPath);
   const lowest = extent(bl.segments)?.start;
   if (lowest === undefined) throw new Error(`${blPath}: empty`);
-  const bootStartAddr = bootStartFor(lowest);
+  // The boot section comes from the hex itself, so a 2 KiB build (0x7800) and the 1 KiB one
+  // (0x7C00) both boot without edits; the lock bits let the sketch read the version word.
+  const fuses = fusesForBootloader(lowest, STAGEBOOT_LOCK);
+  const bootStartAddr = lowest;
   const node = new SimNode({
     clockHz: 16e6,
-    fuses: { high: highFuseFor(bootStartAddr) },
+    fuses,
     eeprom: new Eeprom24({ model: o.eeprom ?? '24LC256' }),
     baud: o.baud ?? 115200,
     log: o.log,

@@ -2,6 +2,7 @@
 // terminal, so avrdude, a terminal or `stageboot` itself can talk to it as to a board on USB.
 // Runs until SIGINT/SIGTERM, then removes the pty. The node's serial output goes to stdout
 // (raw, or as JSON lines with --json); link and board events go to stderr.
+import { BOOT_STARTS, fusesForBootloader, STAGEBOOT_LOCK } from '../../sim/chip/fuses.ts';
 import type { Argv, CommandModule } from 'yargs';
 import type { Firmware } from '../../formats/load.ts';
 import { extent, hex } from '../../formats/memory.ts';
@@ -13,8 +14,6 @@ import { EXIT_REFUSED, EXIT_USAGE, loadForCli } from './firmware-input.ts';
 
 const EXIT_LINK = 3;
 const EEPROMS = ['24LC256', '24LC512', '24LC1025', 'none'] as const;
-/** BOOTSZ1:0 for each boot section start (high fuse bits 2:1). */
-const BOOTSZ: Record<number, number> = { 0x7000: 0b00, 0x7800: 0b01, 0x7c00: 0b10, 0x7e00: 0b11 };
 
 interface SimArgs {
   pty: string;
@@ -95,7 +94,7 @@ async function buildNode(argv: SimArgs, emit: Emit): Promise<SimNode> {
     clockHz: argv.clock,
     baud: argv.baud,
     eeprom,
-    fuses: { high: highFuse(boot) },
+    fuses: boot ? fusesForBootloader(bootStartOf(boot), STAGEBOOT_LOCK) : { high: 0xdf }, // no bootloader: BOOTRST off
     powered: false,
     log: (line) => emit('log', { line }),
   });
@@ -105,15 +104,9 @@ async function buildNode(argv: SimArgs, emit: Emit): Promise<SimNode> {
   return node;
 }
 
-/** Uno high fuse with BOOTRST programmed and BOOTSZ from the bootloader's start, or BOOTRST off. */
-function highFuse(boot: Firmware | undefined): number {
-  if (!boot) return 0xdf;
-  return 0xd8 | (BOOTSZ[bootStartOf(boot)]! << 1);
-}
-
 function bootStartOf(boot: Firmware): number {
   const start = extent(boot.segments)?.start;
-  if (start === undefined || BOOTSZ[start] === undefined) {
+  if (start === undefined || !(BOOT_STARTS as readonly number[]).includes(start)) {
     const where = start === undefined ? 'holds no flash bytes' : `starts at ${hex(start)}`;
     throw new CliError(`${boot.name} ${where}; a bootloader must start at a boot section: 0x7000, 0x7800, 0x7C00 or 0x7E00`, 'bad-bootloader', EXIT_REFUSED);
   }

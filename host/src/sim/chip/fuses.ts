@@ -16,10 +16,32 @@ export const PAGE_BYTES = 128;
 /** Start of the no-read-while-write section: the top 4 KiB, whatever BOOTSZ says. */
 export const NRWW_START = 0x7000;
 
+/** Boot section starts for BOOTSZ1:0 = 0..3 (largest section first). */
+export const BOOT_STARTS = [0x7000, 0x7800, 0x7c00, 0x7e00] as const;
+
+/**
+ * Lock byte for a stageboot node: BLB1 mode 2 (lock bits 5:4 = 10). The application may not
+ * write the boot section with SPM, but may read it, so a sketch can read the bootloader's
+ * version word at 0x7FFE. (An Uno's 0xCF is mode 3, which hides the boot section from LPM.)
+ */
+export const STAGEBOOT_LOCK = 0xef;
+
+/**
+ * Fuses for a board whose bootloader's lowest byte is at `lowest`: BOOTRST programmed and the
+ * smallest boot section that holds it, with the rest of an Uno's fuses. Throws when no boot
+ * section can start there.
+ */
+export function fusesForBootloader(lowest: number, lock = UNO_FUSES.lock): Fuses {
+  const bootsz = BOOT_STARTS.indexOf(lowest as (typeof BOOT_STARTS)[number]);
+  if (bootsz < 0) {
+    throw new Error(`a bootloader must start at a boot section (0x7000, 0x7800, 0x7C00 or 0x7E00), not 0x${lowest.toString(16).toUpperCase()}`);
+  }
+  return { ...UNO_FUSES, high: 0xd8 | (bootsz << 1), lock };
+}
+
 /** Byte address where the boot section begins (BOOTSZ1:0 = high fuse bits 2:1). */
 export function bootStart(f: Fuses): number {
-  const bootsz = (f.high >> 1) & 3;
-  return [0x7000, 0x7800, 0x7c00, 0x7e00][bootsz];
+  return BOOT_STARTS[(f.high >> 1) & 3];
 }
 
 /** BOOTRST programmed: the reset vector is the start of the boot section, not 0. */
