@@ -237,9 +237,9 @@ export const structs: Struct[] = [
       { name: 'blVersion', type: 'u16', doc: 'Bootloader version word (0xFFFF: none found).' },
       { name: 'flashSize', type: 'u32', doc: 'Flash size in bytes.' },
       { name: 'appMax', type: 'u32', doc: 'Largest application: the bootloader\'s start address.' },
-      { name: 'chipSize', type: 'u32', doc: 'EEPROM size (0: not formatted).' },
+      { name: 'chipSize', type: 'u32', doc: 'EEPROM size the node is built for (reported formatted or not).' },
       { name: 'pageSize', type: 'u16', doc: 'EEPROM page size.' },
-      { name: 'slotCount', type: 'u8', doc: 'Slots in the layout.' },
+      { name: 'slotCount', type: 'u8', doc: 'Slots in the layout (0: not formatted; the host formats with FORMAT).' },
       { name: 'current', type: 'u8', doc: 'Slot of the running image, or NO_SLOT.' },
       { name: 'maxChunk', type: 'u16', doc: 'Largest chunk the node accepts.' },
       { name: 'window', type: 'u8', doc: 'DATA frames the host may have unacknowledged.' },
@@ -253,15 +253,10 @@ export const structs: Struct[] = [
     fields: [{ name: 'slot', type: 'u8', doc: 'Slot number.' }],
   },
   {
-    name: 'SlotReply', doc: 'One slot\'s record, as the node reads it.',
+    name: 'SlotReply', doc: 'One slot\'s record exactly as the EEPROM holds it (the host decodes it and derives the slot\'s role from the boot record). During a transfer its progress is the last persisted one.',
     fields: [
       { name: 'status', type: 'u8', doc: 'Status.' },
-      { name: 'slot', type: 'u8', doc: 'Slot number.' },
-      { name: 'state', type: 'u8', doc: 'SlotState.' },
-      { name: 'role', type: 'u8', doc: 'SlotRole bits: current, pending, backup.' },
-      { name: 'capacity', type: 'u32', doc: 'Data area size.' },
-      { name: 'progress', type: 'u32', doc: 'Payload bytes written in order.' },
-      { name: 'header', type: 'bytes', struct: 'ImageHeader', doc: 'The slot\'s image header.' },
+      { name: 'record', type: 'bytes', struct: 'SlotRecord', doc: 'The newest valid slot record (all 0 when none).' },
     ],
   },
   {
@@ -269,7 +264,7 @@ export const structs: Struct[] = [
     fields: [
       { name: 'slot', type: 'u8', doc: 'Slot number.' },
       { name: 'reserved', type: 'u8', doc: 'Zero.' },
-      { name: 'chunkSize', type: 'u16', doc: 'Payload bytes per DATA chunk (<= maxChunk; chunk n is at offset n x chunkSize).' },
+      { name: 'chunkSize', type: 'u16', doc: 'Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME.' },
       { name: 'header', type: 'bytes', struct: 'ImageHeader', doc: 'The image to receive.' },
     ],
   },
@@ -327,8 +322,8 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'FormatRequest', doc: 'Lay out the EEPROM afresh: every slot and the boot record are lost.',
-    fields: [{ name: 'slotCount', type: 'u8', doc: 'Slots to create (1..FS_MAX_SLOTS).' }],
+    name: 'FormatRequest', doc: 'Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME).',
+    fields: [{ name: 'superblock', type: 'bytes', struct: 'Superblock', doc: 'The superblock to write at address 0.' }],
   },
   {
     name: 'BootReply', doc: 'The boot record as the node reads it.',
@@ -352,7 +347,7 @@ export const messages: Message[] = [
   { name: 'READ', code: 0x09, doc: 'Read raw EEPROM bytes.', request: 'ReadRequest', reply: 'ReadReply' },
   { name: 'REBOOT', code: 0x0a, doc: 'Reset through the watchdog after replying.', request: null, reply: 'StatusReply' },
   { name: 'BOOT', code: 0x0b, doc: 'Read the boot record.', request: null, reply: 'BootReply' },
-  { name: 'FORMAT', code: 0x0c, doc: 'Write a fresh superblock and empty records.', request: 'FormatRequest', reply: 'StatusReply' },
+  { name: 'FORMAT', code: 0x0c, doc: 'Write the host\'s superblock and empty records.', request: 'FormatRequest', reply: 'StatusReply' },
 ];
 
 export const crcs = {

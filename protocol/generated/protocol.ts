@@ -195,7 +195,7 @@ export const Msg = {
   REBOOT: 0x0A,
   /** Read the boot record. */
   BOOT: 0x0B,
-  /** Write a fresh superblock and empty records. */
+  /** Write the host's superblock and empty records. */
   FORMAT: 0x0C,
 } as const;
 export type Msg = (typeof Msg)[keyof typeof Msg];
@@ -340,11 +340,11 @@ export interface InfoReply {
   flashSize: number;
   /** Largest application: the bootloader's start address. */
   appMax: number;
-  /** EEPROM size (0: not formatted). */
+  /** EEPROM size the node is built for (reported formatted or not). */
   chipSize: number;
   /** EEPROM page size. */
   pageSize: number;
-  /** Slots in the layout. */
+  /** Slots in the layout (0: not formatted; the host formats with FORMAT). */
   slotCount: number;
   /** Slot of the running image, or NO_SLOT. */
   current: number;
@@ -366,22 +366,12 @@ export interface SlotQuery {
   slot: number;
 }
 
-/** One slot's record, as the node reads it. */
+/** One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
 export interface SlotReply {
   /** Status. */
   status: number;
-  /** Slot number. */
-  slot: number;
-  /** SlotState. */
-  state: number;
-  /** SlotRole bits: current, pending, backup. */
-  role: number;
-  /** Data area size. */
-  capacity: number;
-  /** Payload bytes written in order. */
-  progress: number;
-  /** The slot's image header. */
-  header: ImageHeader;
+  /** The newest valid slot record (all 0 when none). */
+  record: SlotRecord;
 }
 
 /** Start or resume a transfer into a slot. */
@@ -390,7 +380,7 @@ export interface BeginRequest {
   slot: number;
   /** Zero. */
   reserved: number;
-  /** Payload bytes per DATA chunk (<= maxChunk; chunk n is at offset n x chunkSize). */
+  /** Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
   chunkSize: number;
   /** The image to receive. */
   header: ImageHeader;
@@ -460,10 +450,10 @@ export interface ReadReply {
   data: Uint8Array;
 }
 
-/** Lay out the EEPROM afresh: every slot and the boot record are lost. */
+/** Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
 export interface FormatRequest {
-  /** Slots to create (1..FS_MAX_SLOTS). */
-  slotCount: number;
+  /** The superblock to write at address 0. */
+  superblock: Superblock;
 }
 
 /** The boot record as the node reads it. */
@@ -569,14 +559,9 @@ export const layouts: Record<StructName, StructLayout> = {
   SlotQuery: { size: 1, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
   ] },
-  SlotReply: { size: 48, variable: false, fields: [
+  SlotReply: { size: 57, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'slot', kind: 'u8', offset: 1, size: 1 },
-    { name: 'state', kind: 'u8', offset: 2, size: 1 },
-    { name: 'role', kind: 'u8', offset: 3, size: 1 },
-    { name: 'capacity', kind: 'u32', offset: 4, size: 4 },
-    { name: 'progress', kind: 'u32', offset: 8, size: 4 },
-    { name: 'header', kind: 'struct', offset: 12, size: 36, struct: 'ImageHeader' },
+    { name: 'record', kind: 'struct', offset: 1, size: 56, struct: 'SlotRecord' },
   ] },
   BeginRequest: { size: 40, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
@@ -616,8 +601,8 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'data', kind: 'bytes', offset: 1, size: -1 },
   ] },
-  FormatRequest: { size: 1, variable: false, fields: [
-    { name: 'slotCount', kind: 'u8', offset: 0, size: 1 },
+  FormatRequest: { size: 28, variable: false, fields: [
+    { name: 'superblock', kind: 'struct', offset: 0, size: 28, struct: 'Superblock' },
   ] },
   BootReply: { size: 17, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },

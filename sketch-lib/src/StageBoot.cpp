@@ -141,7 +141,7 @@ static uint8_t roleOf(uint8_t i) {
 
 static sb_u24 dataAddr(uint8_t i) {
   sb_state *s = SB();
-  sb_u24 a = (uint16_t)(SB_FS_SLOT_REC_BASE + 2 * s->slots) << 7;
+  sb_u24 a = s->dataStart;
   while (i--) {
     a += s->slotSize;
     SB_OPAQUE(a); // a loop, not a call to the 24-bit multiply
@@ -187,33 +187,18 @@ static void persist(void) {
   s->xSaved = n;
 }
 
-// Walks len bytes in 64-byte blocks staged in the end of the frame buffer (the request's
-// fields there have been read; pb keeps its record): from flash (EE_COPY: into the EEPROM at a; FLASH_CRC: into the
-// CRC register) or from the EEPROM at a into the CRC register (EE_CRC).
+// sb_crc.S: walks len bytes in 64-byte blocks staged in the end of the frame buffer (the
+// request's fields there have been read; pb keeps its record), sb_crc starting at ~0: from flash
+// (EE_COPY: into the EEPROM at a; FLASH_CRC: into sb_crc) or from the EEPROM at a into sb_crc
+// (EE_CRC).
 #define FLASH_CRC 0
 #define EE_COPY 1
 #define EE_CRC 2
-static void __attribute__((noinline)) blocks(sb_u24 a, uint16_t len, uint8_t mode) {
-  uint8_t *f = sb_f + SB_FRAME_BUF - SB_MAX_CHUNK; // behind the request's header and slot
-  uint16_t src = 0;
-  sb_S.crc = 0xFFFFFFFFUL;
-  while (len) {
-    uint8_t n = len > SB_MAX_CHUNK ? SB_MAX_CHUNK : len;
-    if (mode == EE_CRC) eeAt(a, f, n, OP_READ);
-    else
-      for (uint8_t k = 0; k < n; k++) f[k] = pgm_read_byte(src++);
-    if (mode == EE_COPY) eeAt(a, f, n, OP_WAIT);
-    else sb_crc_fold(f, n);
-    a += n;
-    len -= n;
-  }
-}
-
-// Folds the 4 bytes of a CRC-32 the register should hold: 1 when it did.
-static uint8_t crcMatches(uint8_t *crc) {
-  sb_crc_fold(crc, 4);
-  return sb_S.crc == 0xDEBB20E3UL;
-}
+extern "C" void sb_blocks(sb_u24 a, uint16_t len, uint8_t mode);
+#define blocks sb_blocks
+// sb_crc.S: folds the 4 bytes of a CRC-32 the register should hold: 1 when it did.
+extern "C" uint8_t sb_crc_match(const uint8_t *crc);
+#define crcMatches sb_crc_match
 
 // END's check: the CRC-32 of slot i's len payload bytes from the EEPROM (into sb_f + 8, the
 // crc field of END's reply); the slot becomes STAGED if it matches its header, else BAD.
@@ -221,7 +206,7 @@ static uint8_t finish(uint8_t i, uint16_t len) {
   PB(p);
   recLoad(i + 1);
   blocks(dataAddr(i), len, EE_CRC);
-  sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, ~sb_S.crc);
+  sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, ~sb_crc);
   uint8_t ok = crcMatches(p + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC);
   p[SB_SLOT_RECORD_OFF_STATE] = ok ? SB_SLOT_STAGED : SB_SLOT_BAD;
   sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, len);
@@ -257,16 +242,11 @@ static void __attribute__((noinline)) pump(uint8_t op) {
   sb_state *s = SBH();
   PB(p);
   if (s->pbMode == PB_CHUNK) {
-    while (s->pbOff < s->pbLen) {
-      sb_u24 a = s->pbAddr + s->pbOff;
-      uint8_t n = s->pbLen - s->pbOff, room = s->page - ((uint8_t)a & (s->page - 1));
-      if (n > room) n = room; // a chunk may straddle two EEPROM pages
-      uint8_t e = eeAt(a, p + s->pbOff, n, op);
-      if (e == IO_BUSY) return;
-      if (e) s->pbLen = 0; // given up: the host resends the chunk
-      s->pbOff += n;
-    }
-    if (s->pbLen) sb_ack_mark(s->pbChunk);
+    // A chunk is a power of two that divides the page size: it never straddles two pages.
+    uint8_t e = eeAt(s->pbAddr, p, s->pbLen, op);
+    if (e == IO_BUSY) return;
+    if (e) s->pbLen = 0; // given up: the host resends the chunk
+    else sb_ack_mark(s->pbChunk);
     s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
   }
   if (s->pbMode == PB_PERSIST) {
@@ -298,10 +278,14 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   sb_state *s = SB();
   PB(q);
   uint8_t i = p[0], *h = p + SB_BEGIN_REQUEST_OFF_HEADER;
-  uint8_t chunk = p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE];
+  uint8_t chunk = p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE], k = 4;
   uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
-  // Every refusal comes before the first EEPROM write.
-  if (p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE + 1] || chunk < SB_CHUNK_MIN || chunk > SB_MAX_CHUNK) return SB_ST_BAD_FRAME;
+  // Every refusal comes before the first EEPROM write. The chunk size is a power of two
+  // (WIRE.md) from CHUNK_MIN (16) to MAX_CHUNK (64, which divides every page size): offsets are
+  // shifts, and chunks never straddle pages.
+  while ((uint8_t)(1 << k) != chunk)
+    if (++k > 6) return SB_ST_BAD_FRAME;
+  if (p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE + 1]) return SB_ST_BAD_FRAME;
   if (!sb_header_ok(h) || !len) return SB_ST_BAD_HEADER;
   uint8_t *sig = h + SB_IMAGE_HEADER_OFF_SIGNATURE;
   if (sig[0] != SIGNATURE_0 || sig[1] != SIGNATURE_1 || sig[2] != SIGNATURE_2) return SB_ST_WRONG_TARGET;
@@ -316,7 +300,7 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   uint16_t resume = 0;
   if (recLoad(i + 1) == SB_SLOT_RECEIVING && !memcmp(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE)) {
     s->xSaved = sb_rd16(q + SB_SLOT_RECORD_OFF_PROGRESS);
-    resume = sb_divide(s->xSaved, chunk);
+    resume = s->xSaved >> k;
   } else {
     slotInit(i, SB_SLOT_RECEIVING);
     memcpy(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE);
@@ -330,7 +314,8 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   s->xNext = s->rseq;
   s->xLen = len;
   s->xChunk = chunk;
-  s->xCount = sb_divide(len + chunk - 1, chunk);
+  s->xShift = k;
+  s->xCount = (len + chunk - 1) >> k;
   s->xAddr = dataAddr(i);
   p[1] = 0;
   sb_wr16(p + 2, resume);
@@ -348,7 +333,7 @@ static uint8_t onData(Print *out) {
   if (s->xSlot == SB_NO_SLOT) st = SB_ST_NOT_RECEIVING;
   else if (n >= s->xCount) st = SB_ST_BAD_RANGE;
   else {
-    uint16_t off = n * s->xChunk, want = s->xLen - off;
+    uint16_t off = n << s->xShift, want = s->xLen - off;
     if (want > s->xChunk) want = s->xChunk;
     if (dlen != want) st = SB_ST_BAD_FRAME; // also a frame too short for a chunk index
     else {
@@ -359,7 +344,6 @@ static uint8_t onData(Print *out) {
         memcpy(pb_, f + SB_FRAME_HEADER + 2, dlen);
         s->pbMode = PB_CHUNK;
         s->pbLen = dlen;
-        s->pbOff = 0;
         s->pbChunk = n;
         s->pbAddr = s->xAddr + off;
         s->pbSeq = f[3];
@@ -464,26 +448,39 @@ static uint8_t __attribute__((noinline)) confirm(void) {
   return st == SB_BOOT_IDLE && q[SB_BOOT_RECORD_OFF_RESULT] == SB_RESULT_CONFIRMED ? SB_ST_OK : SB_ST_NOT_TRIAL;
 }
 
-// FORMAT: the superblock goes invalid first and valid last, so a cut in between reads as "not
-// formatted". Each record gets a fresh version the usual way (the other copy may hold old
-// data: it loses on seq). Blocks for (slots + 3) write cycles, about 30-80 ms.
-static uint8_t __attribute__((noinline)) format(uint8_t n) {
+// A superblock (28 bytes at p) this node can use: its CRC, our chip, 1..FS_MAX_SLOTS slots.
+// Then its layout goes into the state. The host plans layouts (protocol/ts/fs.ts planLayout).
+static uint8_t useLayout(uint8_t *p) {
+  sb_state *s = SB();
+  uint8_t n = p[SB_SUPERBLOCK_OFF_SLOT_COUNT];
+  if (!sb_crc_ok(p, SB_SUPERBLOCK_OFF_CRC, 0) || sb_rd32(p + SB_SUPERBLOCK_OFF_CHIP_SIZE) != s->chip ||
+      (uint8_t)(n - 1) >= SB_FS_MAX_SLOTS)
+    return 0;
+  s->slots = n;
+  s->dataStart = sb_rd16(p + SB_SUPERBLOCK_OFF_DATA_START);
+  memcpy(&s->slotSize, p + SB_SUPERBLOCK_OFF_SLOT_SIZE, 3);
+  return 1;
+}
+
+// FORMAT with the host's superblock: it goes invalid first and valid last, so a cut in
+// between reads as "not formatted". Each record gets a fresh version the usual way (the other
+// copy may hold old data: it loses on seq). Blocks for (slots + 3) write cycles, 30-80 ms.
+static uint8_t __attribute__((noinline)) format(uint8_t *p) {
   sb_state *s = SB();
   PB(q);
-  if (!sb_plan(q, n)) return SB_ST_BAD_FRAME;
+  s->slots = 0;
+  if (!useLayout(p)) return SB_ST_BAD_FRAME;
   s->xSlot = SB_NO_SLOT;
   memset(q, 0, 4);
   ee(0, q, 4, OP_WAIT);
-  s->slots = n; // dataAddr() needs it
   bootSet(SB_BOOT_IDLE, 0, SB_NO_SLOT, SB_NO_SLOT, SB_RESULT_NONE);
   q[SB_BOOT_RECORD_OFF_CURRENT] = SB_NO_SLOT;
   recStore(0);
-  for (uint8_t i = 0; i < n; i++) {
+  for (uint8_t i = 0; i < s->slots; i++) {
     slotInit(i, SB_SLOT_EMPTY);
     recStore(i + 1);
   }
-  sb_plan(q, n);
-  ee(0, q, SB_SUPERBLOCK_SIZE, OP_WAIT);
+  ee(0, p, SB_SUPERBLOCK_SIZE, OP_WAIT);
   if (sb_err) s->slots = 0;
   return SB_ST_OK;
 }
@@ -521,7 +518,7 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     sb_wr16(p + SB_INFO_REPLY_OFF_BL_VERSION, pgm_read_word(SB_BL_VERSION_ADDR));
     p[SB_INFO_REPLY_OFF_FLASH_SIZE + 1] = 0x80; // 32 KiB
     sb_wr16(p + SB_INFO_REPLY_OFF_APP_MAX, appMax());
-    if (s->slots) memcpy(p + SB_INFO_REPLY_OFF_CHIP_SIZE, &s->chip, 3);
+    memcpy(p + SB_INFO_REPLY_OFF_CHIP_SIZE, &s->chip, 3);
     p[SB_INFO_REPLY_OFF_PAGE_SIZE] = s->page;
     p[SB_INFO_REPLY_OFF_SLOT_COUNT] = s->slots;
     p[SB_INFO_REPLY_OFF_CURRENT] = q[SB_BOOT_RECORD_OFF_CURRENT];
@@ -532,16 +529,13 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     s->rlen = SB_INFO_REPLY_SIZE;
     break;
   }
-  case SB_MSG_SLOT: {
-    uint8_t role = roleOf(i), st = recLoad(i + 1);
-    p[SB_SLOT_REPLY_OFF_SLOT] = i;
-    p[SB_SLOT_REPLY_OFF_STATE] = st ? st : SB_SLOT_EMPTY;
-    p[SB_SLOT_REPLY_OFF_ROLE] = role;
-    if (!st) memcpy(q + SB_SLOT_RECORD_OFF_CAPACITY, &s->slotSize, 3);
-    // capacity, progress and header follow each other in both structs
-    memcpy(p + SB_SLOT_REPLY_OFF_CAPACITY, q + SB_SLOT_RECORD_OFF_CAPACITY, 8 + SB_IMAGE_HEADER_SIZE);
-    if (s->xSlot == i) sb_wr16(p + SB_SLOT_REPLY_OFF_PROGRESS, progressNow());
-    s->rlen = SB_SLOT_REPLY_SIZE;
+  case SB_MSG_SLOT:
+  case SB_MSG_BOOT: {
+    // Raw records: the host decodes them (and derives roles from the boot record).
+    uint8_t r = type == SB_MSG_SLOT ? i + 1 : 0, n = recSize(r);
+    recLoad(r);
+    memcpy(p + 1, q, n);
+    s->rlen = 1 + n;
     break;
   }
   case SB_MSG_BEGIN:
@@ -564,12 +558,11 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     sb_u24 a;
     memcpy(&a, p, 3);
     uint8_t n = p[SB_READ_REQUEST_OFF_LENGTH];
-    if (p[3] || (uint8_t)(n - 1) >= SB_MAX_CHUNK || a + n > s->chip) return SB_ST_BAD_RANGE;
-    // A 24LC1025's sequential read wraps at its 64 KiB block: split there.
-    uint16_t room = -(uint16_t)a;
-    uint8_t first = room && room < n ? room : n;
-    eeAt(a, p + 1, first, OP_READ);
-    if (first < n) eeAt(a + first, p + 1 + first, n - first, OP_READ);
+    // A 24LC1025's sequential read wraps at its 64 KiB block: the host splits reads there
+    // (WIRE.md), a read across it is refused.
+    uint16_t lo = a;
+    if (p[3] || (uint8_t)(n - 1) >= SB_MAX_CHUNK || a + n > s->chip || (uint16_t)(lo + n - 1) < lo) return SB_ST_BAD_RANGE;
+    eeAt(a, p + 1, n, OP_READ);
     s->rlen = 1 + n;
     break;
   }
@@ -577,13 +570,8 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     if (s->xSlot != SB_NO_SLOT) persist(); // the resume after the reset loses nothing
     s->reboot = 1;
     break;
-  case SB_MSG_BOOT:
-    recLoad(0);
-    memcpy(p + 1, q, SB_BOOT_RECORD_SIZE);
-    s->rlen = SB_BOOT_REPLY_SIZE;
-    break;
   case SB_MSG_FORMAT:
-    return format(i);
+    return format(p);
   }
   return SB_ST_OK;
 }
@@ -646,10 +634,7 @@ bool StageBoot::begin(uint32_t appVersion) {
   s->appLen = (uint16_t)__data_load_end;
   ee(0, sb_f, SB_SUPERBLOCK_SIZE, OP_READ);
   if (sb_err) return false;
-  uint8_t n = sb_f[SB_SUPERBLOCK_OFF_SLOT_COUNT];
-  if (!sb_crc_ok(sb_f, SB_SUPERBLOCK_OFF_CRC, 0)) format(1 << chip_); // first use, or a FORMAT cut short
-  else if (sb_plan(q, n) && !memcmp(q, sb_f, SB_SUPERBLOCK_SIZE)) s->slots = n;
-  // else laid out for another chip: NOT_FORMATTED until a FORMAT says otherwise
+  useLayout(sb_f); // else NOT_FORMATTED (blank, cut short, another chip) until the host's FORMAT
 
   // A watchdog left running by our own REBOOT/ACTIVATE (WDRF keeps it on after the reset)
   // would reset the sketch forever; only a trial keeps it, as the bootloader armed it.
@@ -657,21 +642,15 @@ bool StageBoot::begin(uint32_t appVersion) {
     MCUSR &= ~_BV(WDRF);
     wdt_disable();
   }
-  // The running image came from the slot `current` names if that slot's payload is our flash.
-  uint8_t cur = q[SB_BOOT_RECORD_OFF_CURRENT];
-  if (cur < s->slots && recLoad(cur + 1) == SB_SLOT_STAGED) {
-    uint8_t *h = q + SB_SLOT_RECORD_OFF_HEADER;
-    uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
-    if (len <= appMax()) {
-      blocks(0, len, FLASH_CRC);
-      if (crcMatches(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC)) {
-        s->appLen = len;
-        memcpy(&s->appVersion, h + SB_IMAGE_HEADER_OFF_APP_VERSION, 4);
-      }
-    }
-  }
+  // The running image: this build's bytes (.text + .data). It came from the slot `current`
+  // names if that slot holds exactly these bytes (length and CRC): then its header's version
+  // is ours, and that slot can be a trial's backup.
   blocks(0, s->appLen, FLASH_CRC);
-  s->appCrc = ~s->crc;
+  s->appCrc = ~sb_crc;
+  uint8_t cur = q[SB_BOOT_RECORD_OFF_CURRENT], *h = q + SB_SLOT_RECORD_OFF_HEADER;
+  if (cur < s->slots && recLoad(cur + 1) == SB_SLOT_STAGED && !memcmp(h + SB_IMAGE_HEADER_OFF_LENGTH, &s->appLen, 2) &&
+      !memcmp(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, &s->appCrc, 4))
+    memcpy(&s->appVersion, h + SB_IMAGE_HEADER_OFF_APP_VERSION, 4);
   return !sb_err;
 }
 

@@ -18,8 +18,8 @@
 //   on the same TWI is not supported. The EEPROM needs pull-ups that suit 400 kHz.
 // - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
 //   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
-// - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,858 B of flash (over
-//   the 3 KiB budget: see README.md) and 201 B of RAM.
+// - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,304 B of flash (over
+//   the 3 KiB budget: see README.md) and 203 B of RAM.
 // - END (about 1 s for 32 KiB) and a TRIAL activation (a copy of this image into a backup
 //   slot, a few seconds) run inside the poll() that receives them.
 #ifndef STAGEBOOT_H
@@ -35,7 +35,8 @@ public:
 
   constexpr StageBoot(Chip chip, uint8_t i2cAddress = 0x50) : chip_(chip), addr_(i2cAddress) {}
 
-  // Reads the EEPROM layout (formats the EEPROM if it has none: about 50 ms) and finds out
+  // Reads the EEPROM layout (an EEPROM without one stays blank until the host's FORMAT, which
+  // `stageboot push` sends by itself; slotCount() is 0 until then) and finds out
   // which image runs (a CRC of the flash: about 0.1 s). appVersion is this build's version
   // (e.g. major << 16 | minor << 8 | patch); an image installed from a slot reports its
   // header's. Stops the watchdog unless a trial runs (enable your own after begin()).

@@ -1,6 +1,5 @@
 // The pure-computation half of the library: CRCs, the frame decoder with resynchronisation,
-// record validation and the A/B pick, the acknowledgement window and the EEPROM layout plan,
-// plus the one state struct the whole library works on.
+// record validation and the A/B pick and the acknowledgement window, plus the one state struct the whole library works on.
 //
 // Not an ordinary header: it holds static functions and their state, and exactly one
 // translation unit includes it (StageBoot.cpp on the AVR; test/sketch-lib/host/vectors.cpp on
@@ -15,7 +14,6 @@
 #include "stageboot_protocol.h"
 
 #ifdef __AVR__
-#include <util/crc16.h>
 // EEPROM addresses and sizes need 17 bits (a 24LC1025 holds 128 KiB): 3-byte arithmetic.
 typedef __uint24 sb_u24;
 #else
@@ -37,8 +35,8 @@ class Print;
 
 // Everything the library remembers. One instance per sketch (one bootloader, one EEPROM).
 typedef struct {
-  uint32_t crc;          // CRC-32 register: ~0, fold bytes, invert at the end
-  sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the layout)
+  sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the superblock)
+  uint16_t dataStart;    // slot 0's data area (from the superblock)
   uint8_t page;          // EEPROM page size
   uint8_t fn;            // frame bytes held in sb_f
   uint16_t cum, sel;     // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
@@ -49,13 +47,13 @@ typedef struct {
   uint8_t reboot, rlen, held, lastRx;
   Print *heldOut;
   // the page buffer: what it holds; for a chunk its length, bytes handed, index, DATA seq
-  uint8_t pbMode, pbLen, pbOff, pbSeq;
+  uint8_t pbMode, pbLen, pbSeq;
   uint16_t pbChunk;
   sb_u24 pbAddr;
   Print *pbOut;
   // the transfer under way (xSlot = NO_SLOT: none); xNewest/xNext: copy and next seq of its
   // record, so a progress rewrite reads one copy, not three
-  uint8_t xSlot, xNewest, xChunk;
+  uint8_t xSlot, xNewest, xChunk, xShift; // xChunk = 1 << xShift
   uint16_t xNext, xLen, xCount, xSaved;
   sb_u24 xAddr;
   uint32_t appVersion, appCrc; // the running image, in INFO order
@@ -63,7 +61,18 @@ typedef struct {
 } sb_state;
 
 static sb_state sb_S;
-static uint8_t sb_f[SB_FRAME_BUF]; // frame buffer: sb_f[0] is the SOF of the candidate frame
+#ifdef __AVR__
+// Shared with the assembly (sb_crc.S), hence not static.
+extern "C" uint8_t sb_f[SB_FRAME_BUF];
+extern "C" uint32_t sb_crc;
+uint8_t sb_f[SB_FRAME_BUF];
+uint32_t sb_crc;
+#else
+static uint8_t sb_f[SB_FRAME_BUF];
+static uint32_t sb_crc;
+#endif
+// sb_f: the frame buffer, sb_f[0] is the SOF of the candidate frame. sb_crc: the CRC-32
+// register (~0, fold bytes, invert at the end).
 
 // `sb_state *s = SB();`: through a pointer the compiler cannot see through, fields are reached
 // with 2-byte displacement loads and stores instead of 4-byte absolute ones.
@@ -102,78 +111,48 @@ static inline void sb_wr32(uint8_t *p, uint32_t v) {
 }
 
 // ---- CRC-16/CCITT-FALSE (frames) and CRC-32/ISO-HDLC (images, records), both bitwise: a
-// table would cost more flash than the whole frame codec.
+// table would cost more flash than the whole frame codec. On the AVR they are assembly
+// (sb_crc.S); these C versions are the host build's, checked against protocol/vectors/.
+//   sb_crc16(p, n)        CRC-16 of n (>= 1) bytes
+//   sb_crc_fold(p, n)     folds n (>= 1) bytes into sb_crc
+//   sb_crc_ok(p, n, put)  put = 0: whether the 4 bytes after p[0..n) hold their CRC-32
+//                         (little-endian); folding a message and its CRC leaves the register
+//                         at a constant, so there is nothing to compare. put = 1: stores it.
 
+#ifdef __AVR__
+extern "C" uint16_t sb_crc16(const uint8_t *p, uint8_t n);
+extern "C" void sb_crc_fold(const uint8_t *p, uint8_t n);
+extern "C" uint8_t sb_crc_ok(uint8_t *p, uint8_t n, uint8_t put);
+#else
 static uint16_t sb_crc16(const uint8_t *p, uint8_t n) {
   uint16_t crc = 0xFFFF;
   while (n--) {
-#ifdef __AVR__
-    // XMODEM's update step is CCITT-FALSE's; only the initial value differs.
-    crc = _crc_xmodem_update(crc, *p++);
-#else
     crc ^= (uint16_t)(*p++) << 8;
     for (uint8_t k = 0; k < 8; k++) crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-#endif
   }
   return crc;
 }
 
-// Folds n (>= 1) bytes into the CRC-32 register.
-static void __attribute__((noinline)) sb_crc_fold(const uint8_t *p, uint8_t n) {
-  sb_state *s = SB();
-  uint32_t c = s->crc;
-#ifdef __AVR__
-  uint8_t k, t;
-  __asm__("1: ld %[t], %a[p]+\n\t"
-          "eor %A[c], %[t]\n\t"
-          "ldi %[k], 8\n"
-          "2: lsr %D[c]\n\t"
-          "ror %C[c]\n\t"
-          "ror %B[c]\n\t"
-          "ror %A[c]\n\t"
-          "brcc 3f\n\t"
-          "ldi %[t], 0x20\n\t"
-          "eor %A[c], %[t]\n\t"
-          "ldi %[t], 0x83\n\t"
-          "eor %B[c], %[t]\n\t"
-          "ldi %[t], 0xB8\n\t"
-          "eor %C[c], %[t]\n\t"
-          "ldi %[t], 0xED\n\t"
-          "eor %D[c], %[t]\n"
-          "3: dec %[k]\n\t"
-          "brne 2b\n\t"
-          "dec %[n]\n\t"
-          "brne 1b"
-          : [c] "+r"(c), [p] "+e"(p), [n] "+r"(n), [k] "=&d"(k), [t] "=&d"(t)
-          :
-          : "memory");
-#else
+static void sb_crc_fold(const uint8_t *p, uint8_t n) {
+  uint32_t c = sb_crc;
   while (n--) {
     c ^= *p++;
     for (uint8_t k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320UL : c >> 1;
   }
-#endif
-  s->crc = c;
+  sb_crc = c;
 }
 
-// The CRC-32 register after ~0 and n (>= 1) bytes.
-static void __attribute__((noinline)) sb_crc_of(const uint8_t *p, uint8_t n) {
-  sb_S.crc = 0xFFFFFFFFUL;
-  sb_crc_fold(p, n);
-}
-
-// put = 0: whether the 4 bytes after p[0..n) hold their CRC-32 (little-endian). Folding a
-// message and its CRC leaves the register at a constant, so there is nothing to compare.
-// put = 1: stores the CRC-32 there.
-static uint8_t __attribute__((noinline)) sb_crc_ok(uint8_t *p, uint8_t n, uint8_t put) {
+static uint8_t sb_crc_ok(uint8_t *p, uint8_t n, uint8_t put) {
+  sb_crc = 0xFFFFFFFFUL;
   if (put) {
-    sb_crc_of(p, n);
-    sb_wr32(p + n, ~sb_S.crc);
+    sb_crc_fold(p, n);
+    sb_wr32(p + n, ~sb_crc);
     return 1;
   }
-  sb_crc_of(p, n + 4);
-  return sb_S.crc == 0xDEBB20E3UL;
+  sb_crc_fold(p, n + 4);
+  return sb_crc == 0xDEBB20E3UL;
 }
+#endif
 
 // ---- Frames: 0x7E | len | type | seq | payload | crc16 lo hi (protocol/WIRE.md).
 
@@ -292,43 +271,6 @@ static void sb_ack_mark(uint16_t chunk) {
     sel |= (uint16_t)(1u << (chunk - s->cum - 1));
   }
   s->sel = sel;
-}
-
-// v / d by subtraction: short loops here, and no division routine linked in.
-static uint16_t __attribute__((noinline)) sb_divide(uint16_t v, uint8_t d) {
-  uint16_t q = 0;
-  while (v >= d) {
-    v -= d;
-    q++;
-    SB_OPAQUE(q);
-  }
-  return q;
-}
-
-// ---- Layout plan (protocol/STATES.md) for the chip in chip/page: the superblock for n slots
-// into sb (28 bytes) and its slot size into slotSize; 0 for a bad slot count.
-
-static uint8_t __attribute__((noinline)) sb_plan(uint8_t *sb, uint8_t n) {
-  sb_state *s = SB();
-  if ((uint8_t)(n - 1) >= SB_FS_MAX_SLOTS) return 0;
-  memset(sb, 0, SB_SUPERBLOCK_SIZE);
-  uint8_t recs = SB_FS_SLOT_REC_BASE + 2 * n; // records end on a page boundary (pages <= pitch)
-  // In 64-byte units: what follows the records, shared out and rounded down to a page.
-  uint16_t units = sb_divide((uint16_t)(s->chip >> 6) - recs * 2, n);
-  if (s->page > 64) units &= ~1;
-  sb_u24 size = (sb_u24)units << 6;
-  s->slotSize = size;
-  sb_wr32(sb, SB_FS_MAGIC);
-  sb[SB_SUPERBLOCK_OFF_LAYOUT] = SB_FS_LAYOUT;
-  sb[SB_SUPERBLOCK_OFF_SLOT_COUNT] = n;
-  sb[SB_SUPERBLOCK_OFF_PAGE_SIZE] = s->page;
-  sb[SB_SUPERBLOCK_OFF_REC_PITCH] = SB_FS_REC_PITCH;
-  memcpy(sb + SB_SUPERBLOCK_OFF_CHIP_SIZE, &s->chip, 3);
-  sb[SB_SUPERBLOCK_OFF_DATA_START + 1] = recs / 2; // recs x 128
-  sb[SB_SUPERBLOCK_OFF_DATA_START] = recs << 7;
-  memcpy(sb + SB_SUPERBLOCK_OFF_SLOT_SIZE, &size, 3);
-  sb_crc_ok(sb, SB_SUPERBLOCK_OFF_CRC, 1);
-  return 1;
 }
 
 #endif

@@ -127,7 +127,7 @@
 #define SB_MSG_READ 0x09 /* Read raw EEPROM bytes. */
 #define SB_MSG_REBOOT 0x0A /* Reset through the watchdog after replying. */
 #define SB_MSG_BOOT 0x0B /* Read the boot record. */
-#define SB_MSG_FORMAT 0x0C /* Write a fresh superblock and empty records. */
+#define SB_MSG_FORMAT 0x0C /* Write the host's superblock and empty records. */
 
 /* ImageHeader: Starts every image: in a file, in a BEGIN request and in a slot record. */
 typedef struct __attribute__((packed)) {
@@ -250,9 +250,9 @@ typedef struct __attribute__((packed)) {
   uint16_t blVersion; /* Bootloader version word (0xFFFF: none found). */
   uint32_t flashSize; /* Flash size in bytes. */
   uint32_t appMax; /* Largest application: the bootloader's start address. */
-  uint32_t chipSize; /* EEPROM size (0: not formatted). */
+  uint32_t chipSize; /* EEPROM size the node is built for (reported formatted or not). */
   uint16_t pageSize; /* EEPROM page size. */
-  uint8_t slotCount; /* Slots in the layout. */
+  uint8_t slotCount; /* Slots in the layout (0: not formatted; the host formats with FORMAT). */
   uint8_t current; /* Slot of the running image, or NO_SLOT. */
   uint16_t maxChunk; /* Largest chunk the node accepts. */
   uint8_t window; /* DATA frames the host may have unacknowledged. */
@@ -287,31 +287,21 @@ typedef struct __attribute__((packed)) {
 #define SB_SLOT_QUERY_OFF_SLOT 0
 SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
 
-/* SlotReply: One slot's record, as the node reads it. */
+/* SlotReply: One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
-  uint8_t slot; /* Slot number. */
-  uint8_t state; /* SlotState. */
-  uint8_t role; /* SlotRole bits: current, pending, backup. */
-  uint32_t capacity; /* Data area size. */
-  uint32_t progress; /* Payload bytes written in order. */
-  sb_image_header header; /* The slot's image header. */
+  sb_slot_record record; /* The newest valid slot record (all 0 when none). */
 } sb_slot_reply;
-#define SB_SLOT_REPLY_SIZE 48
+#define SB_SLOT_REPLY_SIZE 57
 #define SB_SLOT_REPLY_OFF_STATUS 0
-#define SB_SLOT_REPLY_OFF_SLOT 1
-#define SB_SLOT_REPLY_OFF_STATE 2
-#define SB_SLOT_REPLY_OFF_ROLE 3
-#define SB_SLOT_REPLY_OFF_CAPACITY 4
-#define SB_SLOT_REPLY_OFF_PROGRESS 8
-#define SB_SLOT_REPLY_OFF_HEADER 12
-SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 48, "sb_slot_reply layout");
+#define SB_SLOT_REPLY_OFF_RECORD 1
+SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 57, "sb_slot_reply layout");
 
 /* BeginRequest: Start or resume a transfer into a slot. */
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
   uint8_t reserved; /* Zero. */
-  uint16_t chunkSize; /* Payload bytes per DATA chunk (<= maxChunk; chunk n is at offset n x chunkSize). */
+  uint16_t chunkSize; /* Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
   sb_image_header header; /* The image to receive. */
 } sb_begin_request;
 #define SB_BEGIN_REQUEST_SIZE 40
@@ -399,13 +389,13 @@ typedef struct __attribute__((packed)) {
 #define SB_READ_REPLY_OFF_DATA 1
 SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
 
-/* FormatRequest: Lay out the EEPROM afresh: every slot and the boot record are lost. */
+/* FormatRequest: Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
 typedef struct __attribute__((packed)) {
-  uint8_t slotCount; /* Slots to create (1..FS_MAX_SLOTS). */
+  sb_superblock superblock; /* The superblock to write at address 0. */
 } sb_format_request;
-#define SB_FORMAT_REQUEST_SIZE 1
-#define SB_FORMAT_REQUEST_OFF_SLOT_COUNT 0
-SB_STATIC_ASSERT(sizeof(sb_format_request) == 1, "sb_format_request layout");
+#define SB_FORMAT_REQUEST_SIZE 28
+#define SB_FORMAT_REQUEST_OFF_SUPERBLOCK 0
+SB_STATIC_ASSERT(sizeof(sb_format_request) == 28, "sb_format_request layout");
 
 /* BootReply: The boot record as the node reads it. */
 typedef struct __attribute__((packed)) {

@@ -88,7 +88,7 @@ describe.skipIf(firmwareMissing)(`OTA updates on the simulated node${firmwareMis
 
   it('refuses a trial on a one-slot 24LC256 before sending anything', async () => {
     sim = node({ eeprom: '24LC256' });
-    serialUntil(sim, V1, 1); // v1 boots and formats the EEPROM: that write is not the push's
+    serialUntil(sim, V1, 1); // v1 boots (a blank EEPROM stays blank: the host formats it)
     const before = sim.node.eeprom!.memory.slice();
     const r = await cli('push', blink(2), '--port', sim.port, '--activate', 'trial', '--json');
     expect(r.code).toBe(1);

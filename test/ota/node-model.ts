@@ -4,7 +4,7 @@
 // data in plain arrays and models the EEPROM only as time spent per chunk.
 import {
   ACK_WINDOW, BootState, FrameDecoder, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT, SlotRole, SlotState, Status,
-  crc32, decodeHeader, decodeStruct, encodeFrame, encodeHeader, encodeStruct, type Frame, type ImageHeader,
+  crc32, decodeHeader, decodeStruct, encodeFrame, encodeHeader, encodeRecord, encodeStruct, type Frame, type ImageHeader,
 } from '../../protocol/ts/index.ts';
 import type { Clock } from '../../host/src/transport/clock.ts';
 import type { ByteLink } from '../../host/src/transport/link.ts';
@@ -98,8 +98,11 @@ export class NodeModel {
         const n = f.payload[0];
         const s = this.slots[n];
         if (!s) return this.status(f, Status.BAD_SLOT);
-        const role = (n === this.boot.current ? SlotRole.CURRENT : 0) | (n === this.boot.pending ? SlotRole.PENDING : 0);
-        return this.reply(f, encodeStruct('SlotReply', { status: Status.OK, slot: n, state: s.state, role, capacity: this.o.capacity, progress: s.progress, header: s.header ? encodeHeader(s.header) : new Uint8Array(36) }));
+        // The raw record, as the node sends it; the host derives roles from BOOT.
+        return this.reply(f, encodeStruct('SlotReply', { status: Status.OK, record: encodeRecord('SlotRecord', {
+          seq: 1, state: s.state, reserved: 0, dataAddr: 0, capacity: this.o.capacity, progress: s.progress,
+          header: s.header ?? decodeStruct('ImageHeader', new Uint8Array(36)), crc: 0,
+        }) }));
       }
       case Msg.BEGIN: return this.begin(f);
       case Msg.DATA: return this.data(f);
@@ -131,6 +134,8 @@ export class NodeModel {
     const req = decodeStruct('BeginRequest', f.payload);
     const s = this.slots[req.slot];
     if (!s) return this.status(f, Status.BAD_SLOT);
+    // Like the node: a power of two that divides the 128-byte EEPROM page.
+    if (req.chunkSize < 16 || req.chunkSize > this.o.maxChunk || 128 % req.chunkSize !== 0) return this.status(f, Status.BAD_FRAME);
     let h: ImageHeader;
     try { h = decodeHeader(f.payload.subarray(4)); } catch { return this.status(f, Status.BAD_HEADER); }
     if (Array.from(h.signature).join() !== this.o.signature.join()) return this.status(f, Status.WRONG_TARGET);

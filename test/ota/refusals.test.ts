@@ -1,6 +1,6 @@
 // What the host refuses, what it reports, and how requests are retried.
 import { describe, expect, it } from 'vitest';
-import { Msg, SlotState } from '../../protocol/ts/index.ts';
+import { BootState, Msg, SlotState } from '../../protocol/ts/index.ts';
 import { VirtualClock } from '../../host/src/transport/clock.ts';
 import { loopbackPair } from '../../host/src/transport/loopback.ts';
 import { OtaClient } from '../../host/src/ota/client.ts';
@@ -48,7 +48,7 @@ describe('refusals before anything is written', () => {
 
   it('refuses a slot that is pending installation', async () => {
     const r = rig();
-    r.node.boot.pending = 1;
+    r.node.boot = { ...r.node.boot, state: BootState.PENDING, pending: 1 }; // as an ACTIVATE leaves it
     const e = await failure(push(r.client, image(1000), { slot: 1 }), r.clock);
     expect(e.code).toBe('slot-in-use');
     expect(r.node.begins).toBe(0);

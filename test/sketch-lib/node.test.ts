@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Eeprom24, SimNode } from '../../host/src/sim/index.ts';
 import {
   ActivateMode, BootState, Msg, NO_SLOT, REPLY_BIT, SlotState, Status, decodeRecord, decodeStruct, decodeSuperblock,
-  encodeFrame, encodeHeader, encodeRecord, encodeStruct, FrameDecoder, makeHeader, crc32, recordAddrs, pickRecord, ImageFlag,
+  encodeFrame, encodeHeader, encodeRecord, encodeStruct, encodeSuperblock, FrameDecoder, makeHeader, crc32, recordAddrs, pickRecord, ImageFlag,
+  chips, planLayout,
   BootFlag, BootResult,
   type Frame, type ImageHeader, type SlotRecord,
 } from '../../protocol/ts/index.ts';
@@ -28,13 +29,23 @@ beforeAll(() => {
   hex512 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC512/SerialNode.hex'), 'utf8');
 }, 120_000);
 
-/** A SerialNode on a fresh board; BOOTRST unprogrammed (no bootloader), 512-byte boot section. */
-function boot(eeprom?: Eeprom24, hex = hexText): Session {
+/**
+ * A SerialNode on a fresh board; BOOTRST unprogrammed (no bootloader), 512-byte boot section.
+ * Its blank EEPROM is formatted as the host does it (the node plans no layouts).
+ */
+function boot(eeprom?: Eeprom24, hex = hexText, format = true): Session {
   const node = new SimNode({ fuses: { high: 0xdf }, ...(eeprom ? { eeprom } : {}) });
   node.loadHex(hex);
   imageLen = lastAddress(hex);
   node.reset('power');
-  return new Session(node);
+  const s = new Session(node);
+  if (format) expect(s.format()).toBe(Status.OK);
+  return s;
+}
+
+/** FORMAT's payload: the superblock the host plans for a chip. */
+function superblock(chip = chips['24LC256'], slots?: number): Uint8Array {
+  return encodeStruct('FormatRequest', { superblock: encodeSuperblock(planLayout(chip, slots)) });
 }
 
 function lastAddress(hex: string): number {
@@ -82,6 +93,10 @@ class Session {
     const r = this.request(type, payload, seconds);
     expect(r, `reply to type ${type}`).toBeDefined();
     return r!.payload[0];
+  }
+
+  format(payload = superblock(this.node.eeprom!.size === 65536 ? chips['24LC512'] : chips['24LC256'])): number {
+    return this.status(Msg.FORMAT, payload, 0.5);
   }
 
   info() {
@@ -164,9 +179,13 @@ function image(length: number, seed: number, signature = SIG) {
 }
 
 describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
-  it('formats a blank EEPROM at first boot and describes itself in INFO', () => {
-    const s = boot();
+  it('leaves a blank EEPROM alone, reports its chip unformatted, and takes the host\'s layout', () => {
+    const s = boot(undefined, hexText, false);
     const mem = s.node.eeprom!.memory;
+    expect(s.node.eeprom!.writeCycles).toBe(0);
+    expect(s.info()).toMatchObject({ status: Status.OK, chipSize: 32768, pageSize: 64, slotCount: 0 });
+    expect(s.status(Msg.SLOT, Uint8Array.of(0))).toBe(Status.NOT_FORMATTED);
+    expect(s.format()).toBe(Status.OK);
     const sb = decodeSuperblock(mem.subarray(0, 28));
     expect(sb).toMatchObject({ chipSize: 32768, pageSize: 64, slotCount: 1, recPitch: 128, dataStart: 640, slotSize: 32128 });
     expect(s.slotRecord()?.state).toBe(SlotState.EMPTY);
@@ -259,6 +278,8 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     expect(s.begin(bad).status).toBe(Status.BAD_HEADER);
     expect(s.begin(image(1000, 7).header, 1).status).toBe(Status.BAD_SLOT);
     expect(s.begin(image(1000, 7).header, 0, 200).status).toBe(Status.BAD_FRAME); // chunk > maxChunk
+    expect(s.begin(image(1000, 7).header, 0, 48).status).toBe(Status.BAD_FRAME); // not a power of two
+    expect(s.begin(image(1000, 7).header, 0, 8).status).toBe(Status.BAD_FRAME); // < CHUNK_MIN
     expect(s.status(Msg.END, Uint8Array.of(0))).toBe(Status.NOT_RECEIVING);
     s.data(0, new Uint8Array(64));
     s.node.runFor(0.01);
@@ -289,8 +310,11 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.NEXT_RESET))).toBe(Status.OK);
     const boot_ = decodeStruct('BootReply', s.request(Msg.BOOT)!.payload).record;
     expect(boot_).toMatchObject({ state: BootState.PENDING, slot: 0, flags: 0, backup: NO_SLOT });
-    const slot = decodeStruct('SlotReply', s.request(Msg.SLOT, Uint8Array.of(0))!.payload);
-    expect(slot).toMatchObject({ status: Status.OK, slot: 0, state: SlotState.STAGED, role: 0b10, progress: 700 });
+    // SLOT: the raw record, exactly as in the EEPROM (the host derives roles from BOOT).
+    const slot = s.request(Msg.SLOT, Uint8Array.of(0))!.payload;
+    expect(slot[0]).toBe(Status.OK);
+    expect(slot.subarray(1)).toEqual(encodeRecord('SlotRecord', s.slotRecord()!));
+    expect(s.slotRecord()).toMatchObject({ state: SlotState.STAGED, progress: 700 });
     expect(s.status(Msg.ERASE, Uint8Array.of(0))).toBe(Status.SLOT_IN_USE);
     expect(s.status(Msg.CONFIRM)).toBe(Status.NOT_TRIAL);
     // READ returns raw EEPROM bytes: the first payload bytes of slot 0.
@@ -304,8 +328,19 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     s.node.uart.write(Uint8Array.of(0x7e, 0x30, 1, 2, 3)); // a stray SOF claiming 48 bytes
     s.node.runFor(0.01);
     expect(s.info().status).toBe(Status.OK); // the node dropped it when the line went quiet
-    expect(s.status(Msg.FORMAT, Uint8Array.of(1), 0.5)).toBe(Status.OK);
-    expect(s.status(Msg.FORMAT, Uint8Array.of(9))).toBe(Status.BAD_FRAME);
+    expect(s.format()).toBe(Status.OK);
+    // Refused, nothing written: a superblock for another chip, a bad CRC, too many slots.
+    const cycles = s.node.eeprom!.writeCycles;
+    expect(s.format(superblock(chips['24LC512']))).toBe(Status.BAD_FRAME);
+    const bad = superblock();
+    bad[10] ^= 1;
+    expect(s.format(bad)).toBe(Status.BAD_FRAME);
+    const nine = planLayout(chips['24LC256'], 8);
+    nine.slotCount = 9;
+    nine.crc = crc32(encodeSuperblock(nine).subarray(0, 24));
+    expect(s.format(encodeStruct('FormatRequest', { superblock: encodeSuperblock(nine) }))).toBe(Status.BAD_FRAME);
+    expect(s.status(Msg.FORMAT, Uint8Array.of(1))).toBe(Status.BAD_FRAME); // the old one-byte FORMAT
+    expect(s.node.eeprom!.writeCycles).toBe(cycles);
     expect(s.status(0x55)).toBe(Status.UNKNOWN_TYPE);
     expect(s.status(Msg.SLOT, new Uint8Array(3))).toBe(Status.BAD_FRAME);
     expect(decodeSuperblock(s.node.eeprom!.memory.subarray(0, 28))?.slotCount).toBe(1);

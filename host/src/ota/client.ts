@@ -2,9 +2,9 @@
 // retries), checks the reply's status and returns the decoded reply; a refusal becomes an
 // OtaError that says what the node objected to.
 import {
-  ActivateMode, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, Msg, PROTOCOL_VERSION, REPLY_BIT, SlotState, Status,
-  decodeStruct, encodeHeader, encodeStruct, hex32, layouts,
-  type BootRecord, type Frame, type ImageHeader, type InfoReply, type SlotReply, type StructName,
+  ActivateMode, BootState, CHUNK_MIN, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, Msg, PROTOCOL_VERSION, REPLY_BIT, SlotRole, SlotState, Status,
+  decodeRecord, decodeStruct, encodeHeader, encodeStruct, encodeSuperblock, hex32, layouts, planLayout,
+  type BootRecord, type Frame, type ImageHeader, type InfoReply, type Superblock, type StructName,
 } from '../../../protocol/ts/index.ts';
 import type { ByteLink } from '../transport/link.ts';
 import { OtaError, msgName, refusal } from './errors.ts';
@@ -17,6 +17,31 @@ export const activateModes: Record<ActivateModeName, number> = {
   later: ActivateMode.NEXT_RESET,
   trial: ActivateMode.TRIAL,
 };
+
+/** One slot as the host describes it: the node's raw record, decoded, plus its roles. */
+export interface SlotInfo {
+  slot: number;
+  state: number;
+  /** SlotRole bits, derived here from the boot record (the node sends raw records). */
+  role: number;
+  capacity: number;
+  progress: number;
+  header: ImageHeader;
+}
+
+/** SlotRole bits of slot i, from the boot record (the rule of protocol/STATES.md). */
+export function slotRole(i: number, b: BootRecord): number {
+  let role = 0;
+  if (b.current === i) role |= SlotRole.CURRENT;
+  if ((b.state === BootState.PENDING || b.state === BootState.INSTALLING) && b.slot === i) role |= SlotRole.PENDING;
+  if (b.state === BootState.TRIAL && b.backup === i) role |= SlotRole.BACKUP;
+  return role;
+}
+
+/** Chunk sizes the node takes: powers of two from CHUNK_MIN that divide its EEPROM page (WIRE.md). */
+export function chunkSizeOk(size: number, info: Pick<InfoReply, 'maxChunk' | 'pageSize'>): boolean {
+  return Number.isInteger(size) && size >= CHUNK_MIN && size <= info.maxChunk && (size & (size - 1)) === 0 && info.pageSize % size === 0;
+}
 
 export class OtaClient {
   readonly session: Session;
@@ -57,14 +82,22 @@ export class OtaClient {
     return this.cachedInfo ?? this.info();
   }
 
-  async slot(slot: number): Promise<SlotReply> {
-    return this.call(Msg.SLOT, encodeStruct('SlotQuery', { slot }), 'SlotReply', { context: `of slot ${slot}` });
+  /** One slot: its raw record from the node; roles from `boot` (read when not given). */
+  async slot(slot: number, boot?: BootRecord): Promise<SlotInfo> {
+    const r = await this.call(Msg.SLOT, encodeStruct('SlotQuery', { slot }), 'SlotReply', { context: `of slot ${slot}` });
+    const rec = decodeRecord('SlotRecord', encodeStruct('SlotRecord', r.record));
+    const b = boot ?? await this.boot();
+    const role = slotRole(slot, b);
+    // No valid record (all zeros): an empty slot of unknown capacity.
+    if (!rec) return { slot, state: SlotState.EMPTY, role, capacity: 0, progress: 0, header: decodeStruct('ImageHeader', new Uint8Array(layouts.ImageHeader.size)) };
+    return { slot, state: rec.state, role, capacity: rec.capacity, progress: rec.progress, header: rec.header };
   }
 
-  async slots(): Promise<SlotReply[]> {
+  async slots(): Promise<SlotInfo[]> {
     const info = await this.nodeInfo();
-    const out: SlotReply[] = [];
-    for (let i = 0; i < info.slotCount; i++) out.push(await this.slot(i));
+    const b = await this.boot();
+    const out: SlotInfo[] = [];
+    for (let i = 0; i < info.slotCount; i++) out.push(await this.slot(i, b));
     return out;
   }
 
@@ -130,8 +163,16 @@ export class OtaClient {
     await this.call(Msg.REBOOT, new Uint8Array(0), 'StatusReply');
   }
 
-  async format(slotCount: number): Promise<void> {
-    await this.call(Msg.FORMAT, encodeStruct('FormatRequest', { slotCount }), 'StatusReply', { timeoutMs: this.session.defaults.timeoutMs + 500 });
+  /**
+   * Lays out the node's EEPROM afresh (every slot and the boot record are lost). The host plans
+   * the layout for the chip INFO reports and sends the whole superblock; the node checks it.
+   */
+  async format(slotCount?: number): Promise<Superblock> {
+    const info = await this.info();
+    const sb = planLayout({ name: 'node', size: info.chipSize, pageSize: info.pageSize, bankSize: 64 * 1024 }, slotCount);
+    await this.call(Msg.FORMAT, encodeStruct('FormatRequest', { superblock: encodeSuperblock(sb) }), 'StatusReply', { timeoutMs: this.session.defaults.timeoutMs + 500 });
+    await this.info(); // the slot count changed
+    return sb;
   }
 
   /** Reads any length of EEPROM in pieces the node accepts. */
@@ -140,7 +181,8 @@ export class OtaClient {
     const piece = Math.max(1, Math.min(info.maxChunk, 0xff, this.maxFramePayload() - layouts.ReadReply.size));
     const out = new Uint8Array(length);
     for (let done = 0; done < length; ) {
-      const n = Math.min(piece, length - done);
+      // Never across a 64 KiB boundary: a 24LC1025's sequential read wraps there (WIRE.md).
+      const n = Math.min(piece, length - done, 0x10000 - ((addr + done) & 0xffff));
       const r = await this.call(Msg.READ, encodeStruct('ReadRequest', { addr: addr + done, length: n }), 'ReadReply', { context: `at 0x${(addr + done).toString(16)}` });
       if (r.data.length !== n) throw new OtaError(`READ at 0x${(addr + done).toString(16)} returned ${r.data.length} bytes, asked for ${n}`, 'bad-reply', 'refused');
       out.set(r.data, done);

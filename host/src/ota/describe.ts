@@ -1,5 +1,6 @@
 // Words for what the node reports: INFO, slot records, the boot record.
-import { NO_SLOT, SlotRole, type BootRecord, type ImageHeader, type InfoReply, type SlotReply } from '../../../protocol/ts/index.ts';
+import { NO_SLOT, SlotRole, type BootRecord, type ImageHeader, type InfoReply } from '../../../protocol/ts/index.ts';
+import type { SlotInfo } from './client.ts';
 import { formatBootResult, formatBootState, formatSlotState } from './protocol.ts';
 
 export const sigText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).toUpperCase().padStart(2, '0')).join(' ');
@@ -11,7 +12,7 @@ export function infoJson(i: InfoReply): Record<string, unknown> {
   return {
     protocol: i.protocol, signature: sigText(i.signature), bootState: formatBootState(i.bootState), lastResult: formatBootResult(i.result),
     bootloaderVersion: i.blVersion === 0xffff ? null : `${i.blVersion >> 8}.${i.blVersion & 0xff}`,
-    flashSize: i.flashSize, appMax: i.appMax, eeprom: { size: i.chipSize, pageSize: i.pageSize, formatted: i.chipSize !== 0 },
+    flashSize: i.flashSize, appMax: i.appMax, eeprom: { size: i.chipSize, pageSize: i.pageSize, formatted: i.slotCount !== 0 },
     slotCount: i.slotCount, current: i.current === NO_SLOT ? null : i.current, maxChunk: i.maxChunk, window: i.window,
     app: { version: versionText(i.appVersion), versionRaw: i.appVersion, crc: hexWord(i.appCrc) },
   };
@@ -23,7 +24,7 @@ export function infoText(i: InfoReply): string {
     `bootloader    ${i.blVersion === 0xffff ? 'none found' : `v${i.blVersion >> 8}.${i.blVersion & 0xff}`}, application area ${i.appMax} of ${i.flashSize} bytes`,
     `application   v${versionText(i.appVersion)}, CRC ${hexWord(i.appCrc)}, from slot ${slotText(i.current)}`,
     `boot state    ${formatBootState(i.bootState)} (last activation: ${formatBootResult(i.result)})`,
-    `EEPROM        ${i.chipSize ? `${i.chipSize} bytes, ${i.pageSize}-byte pages, ${i.slotCount} slot${i.slotCount === 1 ? '' : 's'}` : 'not formatted'}`,
+    `EEPROM        ${i.chipSize} bytes, ${i.pageSize}-byte pages, ${i.slotCount ? `${i.slotCount} slot${i.slotCount === 1 ? '' : 's'}` : 'not formatted (push formats it; or `stageboot format`)'}`,
     `transfer      chunks up to ${i.maxChunk} bytes, window ${i.window}, protocol v${i.protocol}`,
   ].join('\n');
 }
@@ -40,12 +41,12 @@ function headerJson(h: ImageHeader): Record<string, unknown> {
   return { length: h.length, payloadCrc: hexWord(h.payloadCrc), appVersion: versionText(h.appVersion), buildId: hexWord(h.buildId), signature: sigText(h.signature), loadAddr: h.loadAddr };
 }
 
-export function slotJson(s: SlotReply): Record<string, unknown> {
+export function slotJson(s: SlotInfo): Record<string, unknown> {
   const hasImage = s.header.magic !== 0 && s.header.length > 0;
   return { slot: s.slot, state: formatSlotState(s.state), roles: rolesText(s.role), capacity: s.capacity, progress: s.progress, image: hasImage ? headerJson(s.header) : null };
 }
 
-export function slotLine(s: SlotReply): string {
+export function slotLine(s: SlotInfo): string {
   const j = slotJson(s);
   const img = j.image as Record<string, unknown> | null;
   const roles = (j.roles as string[]).length ? ` [${(j.roles as string[]).join(', ')}]` : '';

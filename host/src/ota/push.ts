@@ -4,11 +4,11 @@
 // with the node's CRC check, and optional activation. If the node loses the transfer (it
 // rebooted) or the link stalls, a fresh BEGIN resumes it, up to `maxResumes` times.
 import {
-  BootState, CHUNK_MIN, SlotRole, SlotState, layouts, formatSlotState,
-  type ImageHeader, type InfoReply, type SlotReply,
+  BootState, CHUNK_MIN, SlotRole, SlotState, decodeStruct, layouts, formatSlotState, planLayout,
+  type ImageHeader, type InfoReply,
 } from './protocol.ts';
 import { sleep } from '../transport/clock.ts';
-import { trialRunning, type ActivateModeName, type OtaClient } from './client.ts';
+import { chunkSizeOk, trialRunning, type ActivateModeName, type OtaClient, type SlotInfo } from './client.ts';
 import { OtaError } from './errors.ts';
 import { chunkCount, sendChunks, type TransferOptions, type TransferProgress } from './transfer.ts';
 
@@ -19,6 +19,7 @@ export interface PushImage {
 
 export type PushEvent =
   | { kind: 'info'; info: InfoReply }
+  | { kind: 'format'; slotCount: number }
   | { kind: 'slot'; slot: number; reason: string }
   | { kind: 'begin'; slot: number; resumeChunk: number; resumeBytes: number; chunkSize: number; window: number }
   | { kind: 'retry'; attempt: number; reason: string }
@@ -65,15 +66,24 @@ export interface PushResult {
 export async function push(client: OtaClient, image: PushImage, o: PushOptions = {}): Promise<PushResult> {
   const clock = client.session.clock;
   const t0 = clock.now();
-  const info = await client.nodeInfo();
+  let info = await client.nodeInfo();
   o.onEvent?.({ kind: 'info', info });
   checkImageForNode(image.header, info);
   if (o.activate && info.bootState === BootState.TRIAL) throw trialRunning(); // before sending anything
-  const slots = await client.slots();
+  // A blank EEPROM (or one laid out for another chip) reports no slots: the node leaves layouts
+  // to the host. The checks run on the layout it would get, so a refusal still writes nothing.
+  const unformatted = info.slotCount === 0;
+  let slots = unformatted ? plannedSlots(info) : await client.slots();
   const { slot, reason } = chooseSlot(slots, image.header, o);
-  o.onEvent?.({ kind: 'slot', slot, reason });
   checkSlot(slots[slot], image.header);
   if (o.activate === 'trial') checkBackupRoom(slots, slot, info);
+  if (unformatted) {
+    const sb = await client.format();
+    info = await client.nodeInfo();
+    o.onEvent?.({ kind: 'format', slotCount: sb.slotCount });
+    slots = await client.slots();
+  }
+  o.onEvent?.({ kind: 'slot', slot, reason });
 
   const chunkSize = pickChunkSize(client, info, o.chunkSize);
   const window = Math.max(1, Math.min(info.window, o.window ?? info.window));
@@ -129,6 +139,13 @@ async function transferWithResume(client: OtaClient, image: PushImage, slot: num
   }
 }
 
+/** The empty slots a FORMAT of this node would create (protocol/ts/fs.ts plans them). */
+function plannedSlots(info: InfoReply): SlotInfo[] {
+  const sb = planLayout({ name: 'node', size: info.chipSize, pageSize: info.pageSize, bankSize: 64 * 1024 });
+  const header = decodeStruct('ImageHeader', new Uint8Array(layouts.ImageHeader.size));
+  return Array.from({ length: sb.slotCount }, (_, slot) => ({ slot, state: SlotState.EMPTY, role: 0, capacity: sb.slotSize, progress: 0, header }));
+}
+
 export function checkImageForNode(h: ImageHeader, info: InfoReply): void {
   const sig = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).toUpperCase().padStart(2, '0')).join(' ');
   if (sig(h.signature) !== sig(info.signature)) {
@@ -137,16 +154,13 @@ export function checkImageForNode(h: ImageHeader, info: InfoReply): void {
   if (h.loadAddr + h.length > info.appMax) {
     throw new OtaError(`image too big: ${h.length} bytes at 0x${h.loadAddr.toString(16)} end at 0x${(h.loadAddr + h.length).toString(16)}, but the node's bootloader starts at 0x${info.appMax.toString(16)} (${h.loadAddr + h.length - info.appMax} bytes over); nothing was sent`, 'too-big', 'refused', { length: h.length, appMax: info.appMax });
   }
-  if (info.chipSize === 0 || info.slotCount === 0) {
-    throw new OtaError('the node\'s EEPROM is not formatted (no slots): nothing was sent', 'not-formatted', 'refused');
-  }
 }
 
 const sameImage = (a: ImageHeader, b: ImageHeader) => a.length === b.length && a.payloadCrc === b.payloadCrc && a.buildId === b.buildId;
 const busyRoles = SlotRole.PENDING | SlotRole.BACKUP;
 
 /** The user's slot, or: one holding this image (to resume), else a free one, else a reusable one. */
-export function chooseSlot(slots: SlotReply[], h: ImageHeader, o: Pick<PushOptions, 'slot'>): { slot: number; reason: string } {
+export function chooseSlot(slots: SlotInfo[], h: ImageHeader, o: Pick<PushOptions, 'slot'>): { slot: number; reason: string } {
   if (o.slot !== undefined) {
     if (!Number.isInteger(o.slot) || o.slot < 0 || o.slot >= slots.length) {
       throw new OtaError(`slot ${o.slot} does not exist: the node has ${slots.length} slot${slots.length === 1 ? '' : 's'} (0..${slots.length - 1})`, 'bad-slot', 'refused');
@@ -164,7 +178,7 @@ export function chooseSlot(slots: SlotReply[], h: ImageHeader, o: Pick<PushOptio
   throw new OtaError('every slot is in use (pending, installing, or the backup of a running trial): confirm or finish it first', 'slot-in-use', 'refused');
 }
 
-function checkSlot(s: SlotReply, h: ImageHeader): void {
+function checkSlot(s: SlotInfo, h: ImageHeader): void {
   if (s.role & busyRoles) {
     throw new OtaError(`slot ${s.slot} is in use (${s.role & SlotRole.PENDING ? 'pending installation' : 'backup of a running trial'}): nothing was sent`, 'slot-in-use', 'refused');
   }
@@ -174,7 +188,7 @@ function checkSlot(s: SlotReply, h: ImageHeader): void {
 }
 
 /** A trial saves the running image first: it needs a slot other than the target. */
-function checkBackupRoom(slots: SlotReply[], target: number, info: InfoReply): void {
+function checkBackupRoom(slots: SlotInfo[], target: number, info: InfoReply): void {
   const others = slots.filter((s) => s.slot !== target && !(s.role & SlotRole.PENDING));
   // A slot holding the running image, judged as the node does (length and payload CRC of the
   // running flash): after a serial upload the boot record's `current` names a stale slot.
@@ -190,15 +204,18 @@ function checkBackupRoom(slots: SlotReply[], target: number, info: InfoReply): v
 }
 
 function pickChunkSize(client: OtaClient, info: InfoReply, wanted?: number): number {
+  // The node takes powers of two that divide its EEPROM page (no chunk straddles a page).
   const linkMax = client.maxFramePayload() - layouts.DataRequest.size;
   const max = Math.min(info.maxChunk, linkMax);
   if (wanted !== undefined) {
-    if (!Number.isInteger(wanted) || wanted < CHUNK_MIN || wanted > max) {
-      throw new OtaError(`chunk size ${wanted} is not possible: use ${CHUNK_MIN} to ${max} (node's maxChunk ${info.maxChunk}, link allows ${linkMax})`, 'bad-chunk', 'refused');
+    if (wanted > max || !chunkSizeOk(wanted, info)) {
+      throw new OtaError(`chunk size ${wanted} is not possible: use a power of two from ${CHUNK_MIN} to ${max} that divides the EEPROM page (${info.pageSize} B; node's maxChunk ${info.maxChunk}, link allows ${linkMax})`, 'bad-chunk', 'refused');
     }
     return wanted;
   }
-  if (max < CHUNK_MIN) throw new OtaError(`the link's MTU leaves room for ${linkMax}-byte chunks, below the minimum of ${CHUNK_MIN}`, 'bad-chunk', 'refused');
-  return max;
+  let size = 1 << Math.floor(Math.log2(Math.max(1, max)));
+  while (size >= CHUNK_MIN && !chunkSizeOk(size, info)) size >>= 1;
+  if (size < CHUNK_MIN) throw new OtaError(`the link's MTU leaves room for ${linkMax}-byte chunks, below the minimum of ${CHUNK_MIN}`, 'bad-chunk', 'refused');
+  return size;
 }
 

@@ -7,7 +7,6 @@
 //   decode HEX                            -> "type seq payload" of each frame found, ';'-separated
 //                                            ('.' in HEX: the line goes idle there)
 //   header HEX                            -> valid | bad
-//   plan SIZE PAGE SLOTS                  -> pitch dataStart slotSize superblock-hex | refused
 //   pick KIND A-HEX B-HEX                 -> winner(A|B|none) nextSeq writeTo(A|B)
 //   ack CUM SEL CHUNK                     -> new|dup|beyond, then cum sel after marking a new chunk
 // HEX "-" is empty.
@@ -94,19 +93,6 @@ int main() {
       std::vector<uint8_t> d = unhex(h);
       d.resize(SB_IMAGE_HEADER_SIZE);
       std::cout << (sb_header_ok(d.data()) ? "valid" : "bad") << "\n";
-    } else if (cmd == "plan") {
-      unsigned long size;
-      unsigned page, slots;
-      in >> size >> page >> slots;
-      sb_superblock sb;
-      sb_S.chip = (sb_u24)size;
-      sb_S.page = (uint8_t)page;
-      if (!sb_plan((uint8_t *)&sb, (uint8_t)slots)) {
-        std::cout << "refused\n";
-        continue;
-      }
-      std::cout << sb.recPitch << " " << sb.dataStart << " " << sb.slotSize << " "
-                << hex((const uint8_t *)&sb, sizeof sb) << "\n";
     } else if (cmd == "pick") {
       std::string kind, a, b;
       in >> kind >> a >> b;

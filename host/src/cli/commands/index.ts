@@ -11,9 +11,10 @@ import { activateCommand } from './activate.ts';
 import { confirmCommand } from './confirm.ts';
 import { slotsCommand } from './slots.ts';
 import { eraseCommand } from './erase.ts';
+import { formatCommand } from './format.ts';
 import { readCommand } from './read.ts';
 import { rebootCommand } from './reboot.ts';
 import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand, eepromCommand, simCommand];
+export const commands: CommandModule<any, any>[] = [portsCommand, infoCommand, pushCommand, activateCommand, confirmCommand, slotsCommand, eraseCommand, formatCommand, readCommand, rebootCommand, demoCommand, inspectCommand, packCommand, eepromCommand, simCommand];

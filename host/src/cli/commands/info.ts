@@ -10,7 +10,7 @@ export const infoCommand: CommandModule<object, LinkArgs> = {
   handler: async (argv) => {
     await withClient(argv, async (c) => {
       const info = await c.info();
-      const slots = info.chipSize ? await c.slots() : [];
+      const slots = info.slotCount ? await c.slots() : [];
       output(argv.json, { port: c.link.name, ...infoJson(info), slots: slots.map(slotJson) }, () => [infoText(info), ...slots.map(slotLine)].join('\n'));
     });
   },

@@ -61,6 +61,7 @@ export const pushCommand: CommandModule<object, Args> = {
               if (e.resumeBytes > 0) say(argv.json, `resuming at byte ${e.resumeBytes}: the node already holds the rest`);
               if (!started) { bar.start(img.header.length, e.resumeBytes); started = true; }
             }
+            if (e.kind === 'format') note(`the node's EEPROM was not formatted: formatted it with ${e.slotCount} slot${e.slotCount === 1 ? '' : 's'}`);
             if (e.kind === 'retry') note(`${e.reason}; resuming (attempt ${e.attempt})`);
             if (e.kind === 'already-staged') say(argv.json, `slot ${e.slot} already holds this image, staged: nothing to send (use --force to send it again)`);
           },
