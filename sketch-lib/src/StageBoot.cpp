@@ -32,10 +32,11 @@
 extern "C" volatile unsigned long timer0_millis; // wiring.c; its low byte is our idle clock
 extern const char __data_load_end[];             // end of .text + .data: this image's length
 
-static uint8_t pb_[SB_MAX_CHUNK];
+extern "C" uint8_t sb_pb[SB_MAX_CHUNK]; // shared with sb_rec.S
+uint8_t sb_pb[SB_MAX_CHUNK];
 // The page buffer through a pointer: displacement stores for the records built in it.
-#define PB(v)          \
-  uint8_t *v = pb_;    \
+#define PB(v)           \
+  uint8_t *v = sb_pb;   \
   SB_HIDE(v)
 
 enum { PB_FREE, PB_CHUNK, PB_PERSIST, PB_ACK };
@@ -72,41 +73,15 @@ static uint8_t recSize(uint8_t r) {
   return r ? SB_SLOT_RECORD_SIZE : SB_BOOT_RECORD_SIZE;
 }
 
-static uint8_t recRead(uint8_t r, uint8_t c) {
-  PB(p);
-  uint8_t size = recSize(r);
-  ee((uint16_t)(2 * r + 1 + c) << 7, p, size, OP_READ);
-  return size;
-}
-
-// The newest valid copy of record r into pb (zeros if none); returns its state (0: none).
-static uint8_t __attribute__((noinline)) recLoad(uint8_t r) {
-  sb_state *s = SB();
-  PB(p);
-  sb_pick_start();
-  uint8_t size = recRead(r, 1);
-  sb_pick(1, p, size);
-  if (!sb_pick(0, p, recRead(r, 0))) {
-    if (s->newest == 2) {
-      memset(p, 0, size);
-      return 0;
-    }
-    recRead(r, 1);
-  }
-  return p[2];
-}
-
-// pb as the next version of record r, into the copy that does not hold the newest one.
-static void __attribute__((noinline)) recStore(uint8_t r) {
-  sb_state *s = SBH();
-  PB(p);
-  uint8_t size = recSize(r), c = !s->newest;
-  sb_wr16(p, s->rseq);
-  sb_crc_ok(p, size - 4, 1);
-  ee((uint16_t)(2 * r + 1 + c) << 7, p, size, OP_WAIT);
-  s->newest = c;
-  s->rseq++;
-}
+// sb_rec.S: copy c of record r into pb; the newest valid copy of record r into pb (zeros if
+// none) returning its state (0: none); pb as the next version of record r (seq, CRC) into the
+// copy that does not hold the newest one.
+extern "C" uint8_t sb_rec_read(uint8_t r, uint8_t c);
+extern "C" uint8_t sb_rec_load(uint8_t r);
+extern "C" void sb_rec_store(uint8_t r);
+#define recRead sb_rec_read
+#define recLoad sb_rec_load
+#define recStore sb_rec_store
 
 // The boot record into pb, NO_SLOT in its slot fields when there is none; returns its state.
 static uint8_t bootLoad(void) {
@@ -179,11 +154,11 @@ static void persist(void) {
   }
   uint16_t n = progressNow();
   sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, n);
-  s->newest = s->xNewest;
-  s->rseq = s->xNext;
+  sb_newest = s->xNewest;
+  sb_rseq = s->xNext;
   recStore(r);
-  s->xNewest = s->newest;
-  s->xNext = s->rseq;
+  s->xNewest = sb_newest;
+  s->xNext = sb_rseq;
   s->xSaved = n;
 }
 
@@ -310,8 +285,8 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   s->sel = 0;
   s->cum = resume;
   s->xSlot = i;
-  s->xNewest = s->newest;
-  s->xNext = s->rseq;
+  s->xNewest = sb_newest;
+  s->xNext = sb_rseq;
   s->xLen = len;
   s->xChunk = chunk;
   s->xShift = k;
@@ -341,7 +316,7 @@ static uint8_t onData(Print *out) {
       if (c == SB_ACK_BEYOND) return 1; // dropped: the host resends it when the window moves
       if (c == SB_ACK_NEW) {            // a duplicate is re-acknowledged, never rewritten
         if (s->pbMode) return 0;
-        memcpy(pb_, f + SB_FRAME_HEADER + 2, dlen);
+        memcpy(sb_pb, f + SB_FRAME_HEADER + 2, dlen);
         s->pbMode = PB_CHUNK;
         s->pbLen = dlen;
         s->pbChunk = n;
@@ -354,7 +329,7 @@ static uint8_t onData(Print *out) {
     }
   }
   sendAck(out, f, f[3], st);
-  s->fn = 0; // the reply overwrote what followed the request
+  sb_fn = 0; // the reply overwrote what followed the request
   return 1;
 }
 
@@ -596,7 +571,7 @@ static uint8_t dispatch(Print *out) {
   if (sb_err) st = SB_ST_EEPROM_ERROR, s->rlen = 1, s->reboot = 0;
   p[0] = st;
   send(out, f, type, f[3], s->rlen);
-  s->fn = 0; // the reply overwrote what followed the request
+  sb_fn = 0; // the reply overwrote what followed the request
   if (s->reboot) doReboot(out);
   return 1;
 }
@@ -609,7 +584,7 @@ static void __attribute__((noinline)) run(Print *out) {
       s->heldOut = out;
       return;
     }
-  } while (s->fn && sb_next());
+  } while (sb_fn && sb_next());
   s->held = 0;
 }
 
@@ -680,7 +655,7 @@ bool StageBoot::handleFrame(const uint8_t *frame, uint8_t len, Print &reply) {
   while (len--)
     if (sb_push(*frame++)) run(&reply);
   // A packet is a whole frame: nothing of it may wait for the next packet.
-  while (s->fn && !s->held)
+  while (sb_fn && !s->held)
     if (sb_idle()) run(&reply);
   return true;
 }
@@ -724,6 +699,6 @@ uint8_t StageBoot::slotState(uint8_t slot, sb_image_header *hdr) {
   if (slot >= SB()->slots) return 0;
   drain();
   uint8_t st = recLoad(slot + 1);
-  if (hdr) memcpy(hdr, pb_ + SB_SLOT_RECORD_OFF_HEADER, SB_IMAGE_HEADER_SIZE);
+  if (hdr) memcpy(hdr, sb_pb + SB_SLOT_RECORD_OFF_HEADER, SB_IMAGE_HEADER_SIZE);
   return st ? st : SB_SLOT_EMPTY;
 }

@@ -38,10 +38,7 @@ typedef struct {
   sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the superblock)
   uint16_t dataStart;    // slot 0's data area (from the superblock)
   uint8_t page;          // EEPROM page size
-  uint8_t fn;            // frame bytes held in sb_f
   uint16_t cum, sel;     // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
-  uint8_t newest;        // copy holding the record last read (0 = A, 1 = B, 2 = none)
-  uint16_t rseq;         // seq of the next write of that record
   // engine (StageBoot.cpp)
   uint8_t slots;         // 0 while the EEPROM holds no usable superblock
   uint8_t reboot, rlen, held, lastRx;
@@ -63,16 +60,21 @@ typedef struct {
 static sb_state sb_S;
 #ifdef __AVR__
 // Shared with the assembly (sb_crc.S), hence not static.
-extern "C" uint8_t sb_f[SB_FRAME_BUF];
+extern "C" uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 extern "C" uint32_t sb_crc;
-uint8_t sb_f[SB_FRAME_BUF];
+extern "C" uint16_t sb_rseq;
+uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 uint32_t sb_crc;
+uint16_t sb_rseq;
 #else
-static uint8_t sb_f[SB_FRAME_BUF];
+static uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 static uint32_t sb_crc;
+static uint16_t sb_rseq;
 #endif
-// sb_f: the frame buffer, sb_f[0] is the SOF of the candidate frame. sb_crc: the CRC-32
-// register (~0, fold bytes, invert at the end).
+// sb_newest: the copy holding the record last read (0 = A, 1 = B, 2 = none); sb_rseq: the seq
+// of the next write of that record.
+// sb_f: the frame buffer, sb_f[0] is the SOF of the candidate frame; sb_fn bytes are held.
+// sb_crc: the CRC-32 register (~0, fold bytes, invert at the end).
 
 // `sb_state *s = SB();`: through a pointer the compiler cannot see through, fields are reached
 // with 2-byte displacement loads and stores instead of 4-byte absolute ones.
@@ -154,7 +156,27 @@ static uint8_t sb_crc_ok(uint8_t *p, uint8_t n, uint8_t put) {
 }
 #endif
 
-// ---- Frames: 0x7E | len | type | seq | payload | crc16 lo hi (protocol/WIRE.md).
+// ---- Frames: 0x7E | len | type | seq | payload | crc16 lo hi (protocol/WIRE.md). On the AVR
+// they are assembly (sb_frame.S); these C versions are the host build's.
+//   sb_seal(f, type, seq, len)  seals the frame whose payload is at f + 4; returns its length
+//   sb_drop(skip)               drops `skip` held bytes and everything up to the next SOF, then
+//                               looks for a complete frame with a good CRC at the front (a
+//                               candidate that fails costs only its SOF); 1 when sb_f holds one
+//   sb_push(b)                  one received byte; 1 when it completes a frame (consume it,
+//                               then call sb_next)
+//   sb_next()                   consumes the frame at the front; 1 if the bytes behind it
+//                               complete another
+//   sb_idle()                   the line went quiet with a partial frame held (a stray SOF with
+//                               a plausible length would otherwise wait for bytes of later
+//                               frames): drops its SOF and rescans; 1 on a frame
+
+#ifdef __AVR__
+extern "C" uint8_t sb_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len);
+extern "C" uint8_t sb_drop(uint8_t skip);
+extern "C" uint8_t sb_push(uint8_t b);
+extern "C" uint8_t sb_next(void);
+extern "C" uint8_t sb_idle(void);
+#else
 
 // Seals the frame whose payload is already at f + SB_FRAME_HEADER; returns its total length.
 static uint8_t sb_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
@@ -169,15 +191,13 @@ static uint8_t sb_seal(uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
 // Drops `skip` held bytes and everything up to the next SOF, then looks for a complete frame
 // with a good CRC at the front. A candidate that fails costs only its SOF: a real frame may
 // start inside its bytes. Returns 1 when sb_f holds a frame.
-static uint8_t __attribute__((noinline)) sb_drop(uint8_t skip) {
-  sb_state *s = SB();
+static uint8_t sb_drop(uint8_t skip) {
   uint8_t *f = sb_f;
-  SB_HIDE(f);
   for (;;) {
-    uint8_t n = s->fn, i = skip < n ? skip : n; // never past what is held (n would wrap)
+    uint8_t n = sb_fn, i = skip < n ? skip : n; // never past what is held (n would wrap)
     while (i < n && f[i] != SB_FRAME_SOF) i++;
     n -= i;
-    s->fn = n;
+    sb_fn = n;
     for (uint8_t k = 0; k < n; k++) f[k] = f[k + i];
     if (n < 2) return 0;
     uint8_t len = f[1];
@@ -191,9 +211,8 @@ static uint8_t __attribute__((noinline)) sb_drop(uint8_t skip) {
 
 // One received byte; 1 when it completes a frame (consume it, then call sb_next).
 static uint8_t sb_push(uint8_t b) {
-  sb_state *s = SB();
-  if (!s->fn && b != SB_FRAME_SOF) return 0;
-  sb_f[s->fn++] = b;
+  if (!sb_fn && b != SB_FRAME_SOF) return 0;
+  sb_f[sb_fn++] = b;
   return sb_drop(0);
 }
 
@@ -205,11 +224,13 @@ static uint8_t sb_next(void) {
 // The line went quiet with a partial frame held (a stray SOF with a plausible length would
 // otherwise wait for bytes of later frames): drop its SOF and rescan. 1 on a frame.
 static uint8_t sb_idle(void) {
-  return SB()->fn ? sb_drop(1) : 0;
+  return sb_fn ? sb_drop(1) : 0;
 }
+#endif
 
 // ---- Records (protocol/STATES.md): CRC-32 last, state 1..4, two copies, the valid one with
-// the newer seq wins. The reader offers copy B, then copy A, to sb_pick (after sb_pick_start);
+// the newer seq wins. The reader offers copy B, then copy A, to sb_pick (after sb_pick_start:
+// this is the host build's version; the AVR's is sb_rec_load in sb_rec.S);
 // newest then names the record's copy (A on a tie) and rseq the seq of the next write, which
 // goes to copy !newest (A when there is none).
 
@@ -220,18 +241,16 @@ static uint8_t sb_rec_valid(uint8_t *rec, uint8_t size) {
 }
 
 static void sb_pick_start(void) {
-  sb_state *s = SBH();
-  s->newest = 2;
-  s->rseq = 1;
+  sb_newest = 2;
+  sb_rseq = 1;
 }
 
 // Returns 1 when the copy is the newest so far.
 static uint8_t sb_pick(uint8_t copy, uint8_t *rec, uint8_t size) {
-  sb_state *s = SB();
   uint16_t seq = sb_rd16(rec);
-  if (!sb_rec_valid(rec, size) || (s->newest != 2 && (int16_t)(seq - s->rseq) < 0)) return 0;
-  s->newest = copy;
-  s->rseq = seq + 1;
+  if (!sb_rec_valid(rec, size) || (sb_newest != 2 && (int16_t)(seq - sb_rseq) < 0)) return 0;
+  sb_newest = copy;
+  sb_rseq = seq + 1;
   return 1;
 }
 

@@ -69,7 +69,7 @@ int main() {
     } else if (cmd == "decode") {
       std::string h;
       in >> h;
-      sb_S.fn = 0;
+      sb_fn = 0;
       std::string res;
       for (size_t i = 0; i < h.size();) {
         uint8_t got;
@@ -102,8 +102,8 @@ int main() {
       sb_pick_start();
       sb_pick(1, rb.data(), size);
       sb_pick(0, ra.data(), size);
-      uint8_t w = sb_S.newest;
-      std::cout << (w == 0 ? "A" : w == 1 ? "B" : "none") << " " << sb_S.rseq << " " << (w == 0 ? "B" : "A") << "\n";
+      uint8_t w = sb_newest;
+      std::cout << (w == 0 ? "A" : w == 1 ? "B" : "none") << " " << sb_rseq << " " << (w == 0 ? "B" : "A") << "\n";
     } else if (cmd == "ack") {
       unsigned cum, sel, chunk;
       in >> cum >> sel >> chunk;
