@@ -45,19 +45,22 @@
 /* U2X, UBRR 16: 117,647 baud at 16 MHz ("115200"), 58,824 at 8 MHz ("57600"). */
 #define UBRR_VALUE ((F_CPU / 8 / BAUD_RATE) - 1)
 
+/* The no-read-while-write section: the top 4 KiB, whatever the boot section size. */
+#define NRWW_START 0x7000
 #define RAM_BR 0x100
 #define RAM_SR (RAM_BR + SB_BOOT_RECORD_SIZE)
-#define RAM_TMP (RAM_SR + SB_SLOT_RECORD_SIZE)
 #define RAM_BUF 0x200
 #define RAM_DIFF 0x300
 
-_Static_assert(RAM_TMP + SB_SLOT_RECORD_SIZE <= RAM_BUF, "records overlap the page buffer");
+_Static_assert(RAM_SR + SB_SLOT_RECORD_SIZE <= RAM_BUF, "records overlap the page buffer");
 _Static_assert((RAM_BUF & 0xFF) == 0 && (RAM_DIFF & 0xFF) == 0, "buffers are 256-byte aligned");
 _Static_assert(SB_FS_REC_PITCH == 0x80 && SB_FS_BOOT_REC_A == 1 && SB_FS_BOOT_REC_B == 2 && SB_FS_SLOT_REC_BASE == 3,
                "record copies are 128-byte pages: boot 1 and 2, slot i 3 + 2i and 4 + 2i");
 _Static_assert(SB_BOOT_RECORD_OFF_SEQ == 0 && SB_SLOT_RECORD_OFF_SEQ == 0, "seq first");
 _Static_assert(SB_BOOT_RECORD_OFF_CRC == 12 && SB_BOOT_RECORD_SIZE == 16, "boot record layout");
 _Static_assert(SB_SLOT_RECORD_OFF_STATE == SB_BOOT_RECORD_OFF_STATE, "rec_read checks one state offset");
+_Static_assert(SB_SUPERBLOCK_OFF_MAGIC == 0 && ((SB_FS_MAGIC >> (8 * SB_BOOT_RECORD_OFF_STATE)) & 0xFF) - 1 >= 4,
+               "rec_get: page 0 (the superblock) never reads as a valid record");
 _Static_assert(SB_BOOT_IDLE == 1 && SB_BOOT_TRIAL == 4 && SB_SLOT_EMPTY == 1 && SB_SLOT_BAD == 4,
                "rec_read: a known state is 1..4 for both record kinds");
 _Static_assert(SB_BOOTF_TRIAL == 1, "TRIAL flag is bit 0");
@@ -94,7 +97,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
                [BL_HI] "n"(BL_START >> 8), [SIG0] "n"(SIGNATURE_0), [SIG1] "n"(SIGNATURE_1), [SIG2] "n"(SIGNATURE_2),
                [BL_MAJ] "n"(BL_MAJOR), [BL_MIN] "n"(BL_MINOR));
   asm volatile(EQU(U_A) EQU(U_B) EQU(U_BRR) EQU(U_DR) EQU(UCSR0A_M) EQU(U2X_V) EQU(RXTX_V) EQU(UBRR_V) EQU(RXC_B)
-                   EQU(UDRE_B) EQU(RAM_BUF_HI) EQU(RAM_DIFF_HI) EQU(RAM_TMP_LO) EQU(RAM_TMP_HI) EQU(B_SIZE) EQU(S_SIZE)
+                   EQU(UDRE_B) EQU(RAM_BUF_HI) EQU(RAM_DIFF_HI) EQU(B_SIZE) EQU(S_SIZE)
                        EQU(B_STATE) EQU(B_FLAGS) EQU(B_SLOT) EQU(B_CURRENT) EQU(B_BACKUP) EQU(B_RESULT)
                            EQU(B_ATTEMPTS) EQU(B_CRC) EQU(S_STATE) EQU(S_DADDR) EQU(H_SIG) EQU(H_LOAD) EQU(H_LEN)
                                EQU(H_PCRC)::[U_A] "n"(0),
@@ -103,7 +106,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
                [U_DR] "n"(_SFR_MEM_ADDR(UDR0) - _SFR_MEM_ADDR(UCSR0A)), [UCSR0A_M] "n"(_SFR_MEM_ADDR(UCSR0A)),
                [U2X_V] "n"(_BV(U2X0)), [RXTX_V] "n"(_BV(RXEN0) | _BV(TXEN0)), [UBRR_V] "n"(UBRR_VALUE), [RXC_B] "n"(RXC0),
                [UDRE_B] "n"(UDRE0), [RAM_BUF_HI] "n"(RAM_BUF >> 8), [RAM_DIFF_HI] "n"(RAM_DIFF >> 8),
-               [RAM_TMP_LO] "n"(RAM_TMP & 0xFF), [RAM_TMP_HI] "n"(RAM_TMP >> 8), [B_SIZE] "n"(SB_BOOT_RECORD_SIZE),
+               [B_SIZE] "n"(SB_BOOT_RECORD_SIZE),
                [S_SIZE] "n"(SB_SLOT_RECORD_SIZE), [B_STATE] "n"(SB_BOOT_RECORD_OFF_STATE),
                [B_FLAGS] "n"(SB_BOOT_RECORD_OFF_FLAGS), [B_SLOT] "n"(SB_BOOT_RECORD_OFF_SLOT),
                [B_CURRENT] "n"(SB_BOOT_RECORD_OFF_CURRENT), [B_BACKUP] "n"(SB_BOOT_RECORD_OFF_BACKUP),
@@ -115,14 +118,14 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
   asm volatile(EQU(ST_IDLE) EQU(ST_PENDING) EQU(ST_INSTALLING) EQU(ST_TRIAL) EQU(SL_STAGED) EQU(NOSLOT)
                    EQU(MAX_ATTEMPTS) EQU(R_INSTALLED) EQU(R_REVERTED) EQU(R_BAD_HEADER) EQU(R_WRONG_TARGET)
                        EQU(R_TOO_BIG) EQU(R_BAD_CRC) EQU(R_VERIFY_FAILED) EQU(R_NOT_STAGED) EQU(SLOT_BASE)
-                           EQU(EE_SLA) EQU(EE_BLOCK)::[ST_IDLE] "n"(SB_BOOT_IDLE),
+                           EQU(EE_SLA) EQU(EE_BLOCK) EQU(NRWW_HI)::[ST_IDLE] "n"(SB_BOOT_IDLE),
                [ST_PENDING] "n"(SB_BOOT_PENDING), [ST_INSTALLING] "n"(SB_BOOT_INSTALLING), [ST_TRIAL] "n"(SB_BOOT_TRIAL),
                [SL_STAGED] "n"(SB_SLOT_STAGED), [NOSLOT] "n"(SB_NO_SLOT), [MAX_ATTEMPTS] "n"(SB_INSTALL_MAX_ATTEMPTS),
                [R_INSTALLED] "n"(SB_RESULT_INSTALLED), [R_REVERTED] "n"(SB_RESULT_REVERTED),
                [R_BAD_HEADER] "n"(SB_RESULT_BAD_HEADER), [R_WRONG_TARGET] "n"(SB_RESULT_WRONG_TARGET),
                [R_TOO_BIG] "n"(SB_RESULT_TOO_BIG), [R_BAD_CRC] "n"(SB_RESULT_BAD_CRC),
                [R_VERIFY_FAILED] "n"(SB_RESULT_VERIFY_FAILED), [R_NOT_STAGED] "n"(SB_RESULT_NOT_STAGED),
-               [SLOT_BASE] "n"(SB_FS_SLOT_REC_BASE), [EE_SLA] "n"(0xA0), [EE_BLOCK] "n"(0x08));
+               [SLOT_BASE] "n"(SB_FS_SLOT_REC_BASE), [EE_SLA] "n"(0xA0), [EE_BLOCK] "n"(0x08), [NRWW_HI] "n"(NRWW_START >> 8));
 
   asm volatile(
       /* ==================================================== entry, do_spm, flash helpers */
@@ -188,6 +191,9 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    clr   r24\n" /* size: UNIVERSAL's answer 0 here, keyed by the command kept in r21 */
       "    cpi   r21, 0x56\n"
       "    breq  put_ok\n"
+      "    cpi   r21, 0x51\n" /* LEAVE_PROGMODE: reset into the application in 16 ms */
+      "    brne  ok\n" /* (a running page write ends long before) */
+      "    rcall wd16\n"
       "ok:\n"
       "    ldi   r24, 0x10\n" /* STK_OK */
       "put_ok:\n"
@@ -215,11 +221,15 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    cpi   r24, 0x74\n" /* READ_PAGE */
       "    breq  readp\n"
       "    cpi   r24, 0x75\n" /* READ_SIGN */
-      "    breq  sign\n"
-      "    cpi   r24, 0x51\n" /* LEAVE_PROGMODE: reset into the application */
-      "    brne  vs_ok\n" /* (a running write ends long before the 16 ms are up) */
-      "    rcall wd16\n"
-      "    rjmp  vs_ok\n"
+      "    brne  vs_ok\n" /* anything else, LEAVE_PROGMODE included: INSYNC, OK */
+      "sign:\n"
+      "    rcall verify_space\n"
+      "    ldi   r24, SIG0\n"
+      "    rcall putch\n"
+      "    ldi   r24, SIG1\n"
+      "    rcall putch\n"
+      "    ldi   r24, SIG2\n"
+      "    rjmp  put_ok\n"
       "param:\n" /* SW_MAJOR (0x81), SW_MINOR (0x82), anything else 3 */
       "    rcall getch\n"
       "    mov   r20, r24\n"
@@ -241,14 +251,6 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rol   r11\n"
       "    rjmp  vs_ok\n"
 
-      "sign:\n"
-      "    rcall verify_space\n"
-      "    ldi   r24, SIG0\n"
-      "    rcall putch\n"
-      "    ldi   r24, SIG1\n"
-      "    rcall putch\n"
-      "    ldi   r24, SIG2\n"
-      "    rjmp  put_ok\n"
       "readp:\n"
       "    rcall get_len\n"
       "    rcall verify_space\n"
@@ -261,22 +263,25 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rjmp  ok\n"
       "prog:\n"
       "    rcall get_len\n"
-      "    mov   r21, r20\n"
       "    clr   r26\n"
       "    ldi   r27, RAM_BUF_HI\n"
       "    movw  r30, r10\n"
       "    set\n" /* T: this page's erase is still to start */
       "2:  rcall getch\n"
       "    st    X+, r24\n"
-      /* after each byte (87 us apart), start the erase once the last page's write is done */
+      /* after each byte (87 us apart), start the erase once the last page's write is done; not
+         for an NRWW page: its erase halts the CPU, and bytes would be lost (commit erases it once
+         the frame is in, and its write halts until done, so the reply comes after it) */
       "    brtc  3f\n"
+      "    cpi   r31, NRWW_HI\n"
+      "    brsh  3f\n"
       "    in    r24, SPMCSR_IO\n"
       "    sbrc  r24, SPMEN_B\n"
       "    rjmp  3f\n"
       "    ldi   r24, SPM_ERASE\n"
       "    rcall spm_go\n"
       "    clt\n"
-      "3:  dec   r21\n"
+      "3:  dec   r20\n"
       "    brne  2b\n"
       "    rcall verify_space\n"
       "    rcall commit\n" /* a short page that came in faster than the last write: T, erase there */
@@ -333,12 +338,16 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       /* ==================================================== the boot state machine (STATES.md) */
       "main:\n"
       "    clr   r1\n"
-      "    in    r15, MCUSR_IO\n" /* size: the reset cause stays in r15 */
+      "    in    r15, MCUSR_IO\n" /* the reset cause stays in r15 */
       "    out   MCUSR_IO, r1\n"
       "    clr   r24\n"
       "    rcall wd\n" /* a watchdog reset leaves the watchdog running */
       "    ldi   r24, TWBR_V\n"
       "    sts   TWBR_M, r24\n"
+      "    ldi   r24, 0x20\n" /* two bytes of the CRC polynomial 0xEDB88320 (crc8) */
+      "    mov   r5, r24\n"
+      "    ldi   r24, 0x83\n"
+      "    mov   r14, r24\n"
       "    clr   r28\n"
       "    ldi   r29, 1\n"
       "    ldi   r22, 1\n" /* boot record copies: pages 1 and 2 */
@@ -346,7 +355,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    clr   r23\n"
       "    rcall rec_get\n"
       "    mov   r8, r7\n" /* where the boot record is: br_write writes the other page */
-      "    breq  decide\n" /* no EEPROM, not formatted, no valid boot record: nothing to do */
+      "    brne  decide\n" /* no EEPROM, not formatted, no valid boot record: nothing to do */
       "again:\n"
       "    ldd   r25, Y+B_STATE\n"
       "    cpi   r25, ST_IDLE\n"
@@ -362,7 +371,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    ldi   r23, B_SIZE\n"
       "    rcall rec_get\n"
       "    ldi   r24, R_BAD_HEADER\n"
-      "    breq  fail\n"
+      "    brne  fail\n"
       "    ldd   r25, Y+S_STATE\n"
       "    ldi   r24, R_NOT_STAGED\n"
       "    cpi   r25, SL_STAGED\n"
@@ -438,15 +447,13 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    std   Y+B_FLAGS, r1\n"
       "    rcall installing\n"
       "    rjmp  again\n"
-      "6:  ldd   r25, Y+B_STATE\n"
-      "    cpi   r25, ST_TRIAL\n"
+      "6:  cpi   r24, R_REVERTED\n" /* only a trial reverts */
       "    brne  7f\n"
       "    rjmp  decide\n" /* a trial without backup (hand-made record) counts as confirmed */
       "7:  std   Y+B_RESULT, r24\n" /* no valid application left: erase its reset vector */
       "    std   Y+B_CURRENT, r20\n" /* r20 = NOSLOT */
-      "    ldi   r22, SPM_ERASE\n" /* size: through do_spm, which also waits and re-enables RWW */
-      "    clr   r24\n"
-      "    clr   r25\n"
+      "    ldi   r22, SPM_ERASE\n" /* size: through do_spm, which also waits and re-enables RWW; */
+      "    clr   r25\n" /* r25:r24 = 0:result, an address in page 0 */
       "    rcall do_spm\n"
       "    rjmp  idle\n"
       "done:\n" /* installed and verified: IDLE or TRIAL, current = slot */
@@ -464,7 +471,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
 
       /* ==================================================== applying a staged image */
       /*
-       * commit: r20 bytes (1..128) at RAM_BUF (X = RAM_BUF + r20) into the flash page at r11:r10: wait for SPM, load
+       * commit: the bytes from RAM_BUF to X (1..128) into the flash page at r11:r10: wait for SPM, load
        * the page buffer (a short page: whole words, the rest of the page stays erased), erase the
        * page first if T, then start the write and return while it runs. Loading the buffer before
        * the erase is the datasheet's "alternative 1": the page then costs erase + write only.
@@ -472,17 +479,16 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
        */
       "commit:\n"
       "    rcall spm_wait\n"
-      "    sub   r26, r20\n" /* size: both callers leave X at RAM_BUF + r20 */
+      "    mov   r20, r26\n" /* size: both callers leave X at RAM_BUF + the byte count */
+      "    clr   r26\n"
       "    movw  r30, r10\n"
-      "    inc   r20\n"
-      "    lsr   r20\n"
       "    ldi   r24, SPM_FILL\n"
       "1:  ld    r0, X+\n"
       "    ld    r1, X+\n"
       "    rcall spm_go\n"
       "    adiw  r30, 2\n"
-      "    dec   r20\n"
-      "    brne  1b\n"
+      "    cp    r26, r20\n" /* an odd count: its last word too */
+      "    brlo  1b\n"
       "    clr   r1\n"
       "    movw  r30, r10\n"
       "    brtc  2f\n"
@@ -502,7 +508,6 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
        * size: n = min(128, left) from a signed left -= 128, and the loop runs while left > 0.
        */
       "pass:\n"
-      "    rcall rww\n" /* an earlier pass may have left a write running */
       "    ldd   r12, Y+H_LEN\n"
       "    ldd   r13, Y+H_LEN+1\n"
       "    clr   r6\n"
@@ -534,14 +539,13 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    clr   r26\n"
       "    ldi   r27, RAM_BUF_HI\n"
       "    rcall ee_read\n"
-      "    brcc  9f\n"
+      "    brcc  0f\n" /* the EEPROM failed: out, through the residue test (no match) */
       "    brts  5f\n"
       "    mov   r26, r6\n"
       "    ldi   r27, RAM_DIFF_HI\n"
       "    st    X, r9\n"
       "    rjmp  7f\n"
-      "5:  mov   r20, r21\n"
-      "    rcall commit\n" /* runs while the next page is read */
+      "5:  rcall commit\n" /* runs while the next page is read */
       "7:  inc   r6\n"
       "    cp    r1, r12\n"
       "    cpc   r1, r13\n"
@@ -564,6 +568,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rcall crc8\n"
       "    dec   r20\n"
       "    brne  4b\n"
+      "0:  rcall rww\n" /* every way out leaves no write running and RWW readable (SREG kept) */
       /* residue: Z set if a block followed by its stored CRC-32 (little endian) leaves the CRC-32
          residue. size: no need to locate or invert the CRC field; one subi/sbci chain */
       "residue:\n"
@@ -576,7 +581,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       /* ==================================================== records */
       /*
        * rec_get: the newest valid of the two copies of a record, at pages r22 (A, odd) and r22 + 1
-       * (B), r21 bytes, to 0x100 + r23. Z clear if there is one, and r7 = its page.
+       * (B), r21 bytes, to 0x100 + r23. Z set if there is one, and r7 = its page.
        * Newest as the runtime library picks: B unless A is valid and (int16)(seqA - seqB) > 0.
        */
       "rec_get:\n"
@@ -595,23 +600,18 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    sbrs  r22, 0\n"
       "    rjmp  1b\n"
       /* size: no second buffer and no copy; the winner is read once more (and checked again).
-         With no winner this reads page 0, harmless, and r7 stays 0. */
+         With no winner this reads page 0, the superblock, whose state byte is magic 'F': never
+         valid. */
       "    mov   r22, r7\n"
-      "    rcall rec_read\n"
-      "    breq  4f\n"
-      "    clr   r7\n"
-      "4:  tst   r7\n"
-      "    ret\n"
+      "    rjmp  rec_read\n"
       /* rec_read: the copy at page r22, r21 bytes, to 0x100 + r23. Z set if valid: the CRC holds
          and the state is known (1..4 for both record kinds); then r25:r24 = its seq. */
       "rec_read:\n"
-      "    ldi   r31, BL_HI\n" /* ee_read's flash compare reads NRWW: a write may be running */
       "    rcall rec_addr\n"
       "    mov   r26, r23\n"
       "    ldi   r27, 1\n"
       "    rcall crc_init\n"
-      "    rcall ee_read\n"
-      "    brcc  9f\n"
+      "    rcall ee_read\n" /* size: a failed read leaves the CRC at 0xFFFFFFFF: no residue */
       "    rcall residue\n"
       "    brne  9f\n"
       "    sub   r26, r21\n"
@@ -659,13 +659,12 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rcall crc8\n"
       "    dec   r21\n"
       "    brne  1b\n"
+      "    ldi   r26, 16\n" /* size: the CRC read from r16..r19 through their data addresses 16..19 */
+      "    clr   r27\n"
       "    ldi   r21, 4\n"
-      "1:  mov   r0, r16\n"
+      "1:  ld    r0, X+\n"
       "    com   r0\n"
       "    rcall tw_send\n"
-      "    mov   r16, r17\n"
-      "    mov   r17, r18\n"
-      "    mov   r18, r19\n"
       "    dec   r21\n"
       "    brne  1b\n"
       "    rjmp  tw_stop\n"
@@ -687,11 +686,9 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    ror   r17\n"
       "    ror   r16\n"
       "    brcc  2f\n"
-      "    ldi   r25, 0x20\n" /* size: the polynomial 0xEDB88320 as immediates, no registers to load */
-      "    eor   r16, r25\n"
-      "    ldi   r25, 0x83\n"
-      "    eor   r17, r25\n"
-      "    ldi   r25, 0xB8\n"
+      "    eor   r16, r5\n" /* the polynomial 0xEDB88320: two bytes in registers (speed), */
+      "    eor   r17, r14\n"
+      "    ldi   r25, 0xB8\n" /* two as immediates (size: no more free registers to load) */
       "    eor   r18, r25\n"
       "    ldi   r25, 0xED\n"
       "    eor   r19, r25\n"
@@ -718,7 +715,6 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    brcs  2f\n"
       "    dec   r20\n"
       "    brne  1b\n"
-      "    clz\n"
       "    ret\n"
       "2:  mov   r0, r3\n"
       "    rcall tw_send\n"
@@ -759,11 +755,9 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rjmp  tw_stop\n"
       /* TWI, polled. twi: TWCR := r24, wait for TWINT, r24 := TWSR (prescaler bits are 0).
          tw_send sends r0; tw_sla sends START, then r25. None of them touches SREG. */
-      "tw_start:\n"
-      "    ldi   r24, TW_STA\n"
-      "    rjmp  twi\n"
       "tw_sla:\n"
-      "    rcall tw_start\n"
+      "    ldi   r24, TW_STA\n"
+      "    rcall twi\n"
       "    mov   r0, r25\n"
       "tw_send:\n"
       "    sts   TWDR_M, r0\n"

@@ -78,6 +78,27 @@ describe.each([16, 8] as Mhz[])('STK500 at %i MHz', (mhz) => {
     expect(node.resets.at(-1)!.cause).toBe('watchdog');
   });
 
+  it('programs the pages across the NRWW boundary (0x7000) without losing a byte', () => {
+    const { stk, node } = listening(mhz);
+    const ops: FlashOpEvent[] = [];
+    node.onFlashOp((ev) => ops.push(ev));
+    expect(stk.cmd([STK.GET_SYNC])).toEqual(OK);
+    const first = 0x7000 / PAGE - 3;
+    const data = (p: number) => Uint8Array.from({ length: PAGE }, (_, i) => (p * 7 + i * 13) & 0xff);
+    for (let p = first; p < first + 6; p++) {
+      expect(stk.loadAddress(p * PAGE)).toEqual(OK);
+      const x = stk.progPage(data(p));
+      expect(x.reply).toEqual(OK);
+      const erase = ops.find((o) => o.kind === 'erase' && o.page === p)!;
+      const lastDataByteAt = x.sentTo - (x.sentTo - x.sentFrom) / (PAGE + 5);
+      // an NRWW erase halts the CPU: it must wait until the whole frame is in
+      if (p * PAGE >= 0x7000) expect(erase.cycle).toBeGreaterThan(lastDataByteAt);
+      else expect(erase.cycle).toBeLessThan(lastDataByteAt);
+    }
+    expect(node.uart.overruns).toBe(0);
+    for (let p = first; p < first + 6; p++) expect([...node.flash.subarray(p * PAGE, (p + 1) * PAGE)]).toEqual([...data(p)]);
+  });
+
   it('with no host, the application starts after the 1 s watchdog', () => {
     const t = listening(mhz);
     t.node.runFor(0.8);
