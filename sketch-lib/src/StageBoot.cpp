@@ -196,7 +196,7 @@ static void send(Print *out, uint8_t *f, uint8_t type, uint8_t seq, uint8_t len)
   if (out) out->write(f, n);
 }
 
-static void sendAck(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
+static void __attribute__((noinline)) sendAck(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
   sb_state *s = SB();
   f[4] = st;
   f[5] = 0;
@@ -335,22 +335,16 @@ static uint8_t onData(Print *out) {
 
 static uint8_t onEnd(uint8_t *p) {
   sb_state *s = SB();
-  PB(q);
-  uint8_t i = p[0], st = recLoad(i + 1), r = SB_ST_OK;
-  if (st == SB_SLOT_STAGED) {
-    // END again after it succeeded (its reply was lost): the same answer, nothing rewritten.
-    memcpy(p + SB_END_REPLY_OFF_CRC, q + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, 4);
-  } else {
-    if (st == SB_SLOT_BAD) return SB_ST_BAD_CRC;
-    if (s->xSlot != i) return SB_ST_NOT_RECEIVING;
-    if (s->cum < s->xCount) return SB_ST_BAD_RANGE; // chunks still missing
-    if (s->xSaved < s->xLen) persist();             // first, so a cut during the CRC resumes at the end
-    s->xSlot = SB_NO_SLOT;
-    r = finish(i, s->xLen);
-  }
+  uint8_t i = p[0];
+  // END again after it was taken (its reply lost) finds no transfer: NOT_RECEIVING, nothing
+  // rewritten; the host then reads the slot record, STAGED or BAD (WIRE.md).
+  if (s->xSlot != i) return SB_ST_NOT_RECEIVING;
+  if (s->cum < s->xCount) return SB_ST_BAD_RANGE; // chunks still missing
+  if (s->xSaved < s->xLen) persist();             // first, so a cut during the CRC resumes at the end
+  s->xSlot = SB_NO_SLOT;
   p[1] = p[2] = p[3] = 0;
   s->rlen = SB_END_REPLY_SIZE;
-  return r;
+  return finish(i, s->xLen);
 }
 
 static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {

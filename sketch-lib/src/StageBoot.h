@@ -18,7 +18,7 @@
 //   on the same TWI is not supported. The EEPROM needs pull-ups that suit 400 kHz.
 // - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
 //   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
-// - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,108 B of flash (over
+// - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,032 B of flash (over
 //   the 3 KiB budget: see README.md) and 203 B of RAM.
 // - END (about 1 s for 32 KiB) and a TRIAL activation (a copy of this image into a backup
 //   slot, a few seconds) run inside the poll() that receives them.

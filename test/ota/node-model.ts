@@ -37,6 +37,8 @@ export class NodeModel {
   busyReplies = 0;
   /** Make the next n requests of this type answer BUSY. */
   busy = new Map<number, number>();
+  /** Lose the replies to the next n requests of this type (the request itself is taken). */
+  loseReply = new Map<number, number>();
   silent = false;
   corruptOnWrite: number | null = null;
   boot = { state: BootState.IDLE as number, current: NO_SLOT as number, pending: NO_SLOT as number };
@@ -68,6 +70,8 @@ export class NodeModel {
   }
 
   private reply(f: Frame, payload: Uint8Array): void {
+    const lose = this.loseReply.get(f.type) ?? 0;
+    if (lose > 0) { this.loseReply.set(f.type, lose - 1); return; }
     this.link.write(encodeFrame({ type: f.type | REPLY_BIT, seq: f.seq, payload }));
   }
 
@@ -170,8 +174,10 @@ export class NodeModel {
 
   private end(f: Frame): void {
     const s = this.slots[f.payload[0]];
-    if (!s || !s.header || (s.state !== SlotState.RECEIVING && s.state !== SlotState.STAGED && s.state !== SlotState.BAD)) return this.status(f, Status.NOT_RECEIVING);
+    // Like the node: END ends the transfer, so a repeated END (its reply lost) finds none.
+    if (!s || !s.header || this.session?.slot !== f.payload[0]) return this.status(f, Status.NOT_RECEIVING);
     if (s.progress < s.header.length) return this.status(f, Status.BAD_RANGE);
+    this.session = null;
     const crc = crc32(s.data.subarray(0, s.header.length));
     s.state = crc === s.header.payloadCrc ? SlotState.STAGED : SlotState.BAD;
     this.reply(f, encodeStruct('EndReply', { status: s.state === SlotState.STAGED ? Status.OK : Status.BAD_CRC, reserved: new Uint8Array(3), crc }));

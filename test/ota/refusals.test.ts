@@ -67,6 +67,24 @@ describe('refusals from the node', () => {
     expect(r.node.slots[0].state).toBe(SlotState.BAD);
   });
 
+  it('after a lost END reply, learns from the slot record that the image is staged', async () => {
+    const r = rig();
+    r.node.loseReply.set(Msg.END, 1);
+    const img = image(2000);
+    const res = await r.clock.run(push(r.client, img));
+    expect(res.nodeCrc).toBe(img.header.payloadCrc);
+    expect(r.node.slots[0].state).toBe(SlotState.STAGED);
+  });
+
+  it('after a lost END reply, reports the CRC mismatch the slot record shows', async () => {
+    const r = rig();
+    r.node.loseReply.set(Msg.END, 1);
+    r.node.corruptOnWrite = 100;
+    const e = await failure(push(r.client, image(2000)), r.clock);
+    expect(e.code).toBe('crc-mismatch');
+    expect(r.node.slots[0].state).toBe(SlotState.BAD);
+  });
+
   it('retries a BUSY node and then succeeds', async () => {
     const r = rig();
     r.node.busy.set(Msg.BEGIN, 3);

@@ -214,10 +214,12 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     // Pipelined: the next chunk travels during the write cycle (stop-and-wait would stay near
     // 7.3 KB/s; the 24LC256 page-write limit is about 9.8 KB/s). Simulated time: deterministic.
     expect(payload.length / seconds).toBeGreaterThan(8000);
-    // END again (its reply lost): same answer, nothing rewritten.
+    // END again (its reply lost): no transfer any more, nothing rewritten; the host reads the
+    // slot, STAGED (WIRE.md).
     const cycles = s.node.eeprom!.writeCycles;
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0))!.payload).crc).toBe(header.payloadCrc);
+    expect(s.status(Msg.END, Uint8Array.of(0))).toBe(Status.NOT_RECEIVING);
     expect(s.node.eeprom!.writeCycles).toBe(cycles);
+    expect(s.slotRecord()?.state).toBe(SlotState.STAGED);
   });
 
   it('re-acknowledges duplicates without rewriting them, and ignores corrupted frames', () => {

@@ -129,10 +129,19 @@ export class OtaClient {
       );
     }
     if (f.payload[0] === Status.NOT_RECEIVING) {
-      // Our first END may have been taken and only its reply lost: if the slot now holds this
-      // image, staged, the END did its work.
+      // Our first END may have been taken and only its reply lost (the node answers a repeated
+      // END so): if the slot now holds this image, staged, the END did its work; if BAD, its
+      // CRC check failed.
       const s = await this.slot(slot);
-      if (s.state === SlotState.STAGED && s.header.headerCrc === header.headerCrc) return header.payloadCrc;
+      if (s.header.headerCrc === header.headerCrc && s.header.magic !== 0) {
+        if (s.state === SlotState.STAGED) return header.payloadCrc;
+        if (s.state === SlotState.BAD) {
+          throw new OtaError(
+            `CRC mismatch: the CRC-32 the node computed over slot ${slot}'s payload in its EEPROM is not the image header's 0x${hex32(header.payloadCrc)}; the slot is marked BAD`,
+            'crc-mismatch', 'refused', { imageCrc: hex32(header.payloadCrc) },
+          );
+        }
+      }
     }
     this.check(Msg.END, f, `of slot ${slot}`);
     return decodeStruct('EndReply', f.payload).crc;
