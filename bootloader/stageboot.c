@@ -3,7 +3,7 @@
  *
  *  1. Serial uploads: the STK500v1 subset avrdude -c arduino and the Arduino IDE use, as Optiboot,
  *     but each page's erase starts while its bytes still arrive and its write runs while the host
- *     sends the next page (the bootloader runs from NRWW; application pages are RWW).
+ *     sends the next page (the bootloader runs from NRWW; application pages below 0x7000 are RWW).
  *  2. Power-safe apply of an image staged in an I2C EEPROM (24LC256/512/1025), following the
  *     boot record state machine of protocol/STATES.md: every check before the first erase, a
  *     copy that a power cut only delays, a read-back CRC-32 of flash, trial boot with revert.
@@ -12,20 +12,23 @@
  * The program is hand-allocated AVR assembly in one GCC asm statement, so that routines can fall
  * through into each other (the same logic in C came out at 2.2 KB with avr-gcc 5.4 -Os). Constants
  * and record offsets come from the generated protocol header through asm operands turned into
- * .equ symbols (consts() below), never retyped. Size tricks are marked "size:".
+ * .equ symbols (the EQU statements below), never retyped. Size tricks are marked "size:".
+ * Budget: 1024 bytes with the version word; the Makefile fails the build above it.
  *
  * Registers, for the whole program:
  *   r0 the byte being moved (crc8, tw_send and flash loads take it there); r1 zero;
- *   r2..r5 the CRC polynomial 0xEDB88320; r16..r19 the running CRC-32 (uninverted; in upper
- *   registers so that the residue check is one subi/sbci chain); r15 the reset cause (MCUSR);
+ *   r16..r19 the running CRC-32 (uninverted; in upper registers so that the residue check is one
+ *   subi/sbci chain); r5, r14 two bytes of the polynomial 0xEDB88320; r15 the reset cause (MCUSR);
  *   Y = 0x100, the boot record (Y+0) and the slot record (Y+16) during the boot, the USART (0xC0)
- *   in the serial loop, so both are reached with 2-byte ldd/std Y+q.
- *   r6 page number (record page in rec_get, flash page in pass), r7 byte count for ee_read,
- *   r8 page of the newest boot record copy, r9 count of bytes that differ from flash (ee_read),
- *   r11:r10 flash address of the page being programmed (pass and serial), r13:r12 bytes left
- *   (pass) or the newest copy's seq (rec_get), r14 where rec_get puts the record.
- * SRAM (never initialised, no .data/.bss: size): 0x100 boot record, 0x110 slot record, 0x148 the
- * copy being read, 0x200 a page buffer, 0x300 pass 1's per-page "differs" flags.
+ *   in the serial loop, so both are reached with 2-byte ldd/std Y+q;
+ *   r4:r3:r2 the EEPROM address (bit 16 in r4); r21 the byte count of a record or page read;
+ *   r22 a record page (128-byte EEPROM pages: boot 1 and 2, slot i 3 + 2i and 4 + 2i), r23 where a
+ *   record goes (0x100 + r23); r7 the page of rec_get's newest copy, r8 that of the boot record;
+ *   r6 the flash page number in pass, r9 bytes that differ from flash (counted by ee_read);
+ *   r11:r10 the flash address of the page being programmed (pass and serial); r13:r12 bytes left
+ *   (pass) or the newest copy's seq (rec_get); T: pass 1/2, or "erase still to do" in PROG_PAGE.
+ * SRAM (never initialised, no .data/.bss: size): 0x100 boot record, 0x110 slot record, 0x200 a
+ * page buffer, 0x300 pass 1's per-page "differs" flags.
  */
 #include <avr/io.h>
 #include "stageboot_protocol.h"
@@ -134,8 +137,8 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
        * BL_START + 2: do_spm(uint16_t address r25:r24, uint8_t command r22, uint16_t data r21:r20),
        * Optiboot's ABI (fill 0x01, erase 0x03, write 0x05). After an erase or a write it waits
        * and re-enables the RWW section, so the call can return into the application. As with
-       * Optiboot, the caller keeps interrupts off; the boot lock bits (lock byte 0x0F, see
-       * README.md) keep SPM away from the bootloader's own pages.
+       * Optiboot, the caller keeps interrupts off; the boot lock bits (BLB1 mode 2, see README.md)
+       * keep SPM away from the bootloader's own pages.
        * size: the body sits at BL_START + 2 itself and falls into rww.
        */
       ".global do_spm\n"
@@ -174,12 +177,13 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
 
       /* ==================================================== serial uploads (STK500v1) */
       /*
-       * Optiboot's command set and replies. r11:r10 = byte address from LOAD_ADDRESS.
-       * PROG_PAGE: the bytes go to SRAM; while they arrive, the loop polls the UART and, as soon
-       * as the previous page's write is done (SPMEN clear), starts this page's erase. It never
-       * waits with a byte unread. After the last byte, commit loads the page buffer and starts the
-       * write, and the reply goes at once: the write runs while the host sends the next
-       * LOAD_ADDRESS and PROG_PAGE. READ_PAGE and LEAVE_PROGMODE wait and re-enable RWW first.
+       * Optiboot's command set and replies. r11:r10 = byte address from LOAD_ADDRESS; r21 = the
+       * command, for the reply tail.
+       * PROG_PAGE: the bytes go to SRAM; after each one, as soon as the previous page's write is
+       * done (SPMEN clear), this page's erase starts. It never waits with a byte unread. After the
+       * last byte, commit loads the page buffer and starts the write, and the reply goes at once:
+       * the write runs while the host sends the next LOAD_ADDRESS and PROG_PAGE (NRWW pages
+       * excepted, see below). READ_PAGE waits and re-enables RWW first.
        * size: the reply tails sit before cmd, within branch reach of every handler.
        */
       "skip_ok:\n" /* SET_DEVICE, SET_DEVICE_EXT, UNIVERSAL: r20 bytes ignored */
@@ -284,7 +288,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "3:  dec   r20\n"
       "    brne  2b\n"
       "    rcall verify_space\n"
-      "    rcall commit\n" /* a short page that came in faster than the last write: T, erase there */
+      "    rcall commit\n" /* T (erase not started: an NRWW page, or a page faster than the last write): erase there */
       "    rjmp  ok\n"
       /* get_len: length (high byte ignored: pages are 128 bytes) into r20, memory type skipped */
       "get_len:\n"
@@ -503,8 +507,8 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
        * Pass 1, before any erase: sums the whole payload from the EEPROM (page by page) while
        *   ee_read counts the bytes that differ from flash; a page's count goes to RAM_DIFF.
        * Pass 2: reads and programs the pages that differ. A page is read from the EEPROM while the
-       *   previous page's write runs (RWW: this code runs on). Then the CRC-32 of flash over the
-       *   length must match the header.
+       *   previous page's write runs (RWW: this code runs on; an NRWW page's erase and write halt
+       *   the CPU instead). Then the CRC-32 of flash over the length must match the header.
        * size: n = min(128, left) from a signed left -= 128, and the loop runs while left > 0.
        */
       "pass:\n"
@@ -699,10 +703,10 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       /*
        * ee_begin: START, SLA+W until the chip ACKs (ACK polling: it NACKs during a write cycle;
        * 256 tries of 20 SCL periods outlast a 5 ms cycle), then the address r3:r2. 24LC1025:
-       * address bit 16 (r4 bit 0) is block bit B0 of the device address. C set = ok, else C and
-       * Z clear. r25 := SLA+W. Clobbers r0, r20, r24.
-       * size: a status is tested with subi/cpi 1, which leaves C = "it is the one expected" and,
-       * as statuses are multiples of 8, Z clear otherwise.
+       * address bit 16 (r4 bit 0) is block bit B0 of the device address. C set = ok, else C
+       * clear. r25 := SLA+W. Clobbers r0, r20, r24.
+       * size: a status is tested with subi/cpi 1, which leaves C = "it is the one expected", so
+       * the carry is the result with no further instruction (a bus error, status 0, included).
        */
       "ee_begin:\n"
       "    ldi   r25, EE_SLA\n"
@@ -722,8 +726,9 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rjmp  tw_send\n" /* returns with C still set */
       /*
        * ee_read: sequential read of r21 (1..128) bytes from r4:r3:r2 into X, summed into the CRC,
-       * while r9 counts those that differ from flash at Z (pass 1's compare; other callers point
-       * Z at NRWW). C set = ok, else C and Z clear. Clobbers r0, r20, r24, r25, Z.
+       * while r9 counts those that differ from flash at Z (pass 1's compare; pass 2 points Z at
+       * NRWW, as a page write runs then; at other times no SPM operation runs). C set = ok, else
+       * C clear, and nothing read: the CRC is untouched. Clobbers r0, r20, r24, r25, Z.
        * Byte i is clocked in (NACK for the last) while byte i - 1 is summed.
        * size: one loop; "cpse r20, r21" skips the sum before the first byte.
        */
