@@ -125,6 +125,8 @@ export class NodeModel {
       }
       case Msg.READ: {
         const { addr, length } = decodeStruct('ReadRequest', f.payload);
+        // Like the node: a read never crosses a 64 KiB boundary (a 24LC1025's block wraps there).
+        if (((addr & 0xffff) + length) > 0x10000) return this.status(f, Status.BAD_RANGE);
         const data = Uint8Array.from({ length }, (_, i) => (addr + i) & 0xff);
         return this.reply(f, encodeStruct('ReadReply', { status: Status.OK, data }));
       }

@@ -85,6 +85,12 @@ describe('refusals from the node', () => {
     expect(r.node.slots[0].state).toBe(SlotState.BAD);
   });
 
+  it('reads across a 64 KiB boundary in pieces that do not cross it', async () => {
+    const r = rig();
+    const data = await r.clock.run(r.client.read(0x10000 - 100, 300));
+    expect([...data]).toEqual(Array.from({ length: 300 }, (_, i) => (0x10000 - 100 + i) & 0xff));
+  });
+
   it('retries a BUSY node and then succeeds', async () => {
     const r = rig();
     r.node.busy.set(Msg.BEGIN, 3);

@@ -22,11 +22,13 @@ let hexText = '';
 let imageLen = 0;
 
 let hex512 = '';
+let hex1025 = '';
 
 beforeAll(() => {
-  execFileSync('make', ['-s', '-C', join(root, 'sketch-lib'), 'SerialNode', 'SerialNode-24LC512'], { stdio: 'pipe' });
+  execFileSync('make', ['-s', '-C', join(root, 'sketch-lib'), 'SerialNode', 'SerialNode-24LC512', 'SerialNode-24LC1025'], { stdio: 'pipe' });
   hexText = readFileSync(join(root, 'sketch-lib/build/SerialNode/SerialNode.hex'), 'utf8');
   hex512 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC512/SerialNode.hex'), 'utf8');
+  hex1025 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC1025/SerialNode.hex'), 'utf8');
 }, 120_000);
 
 /**
@@ -95,7 +97,7 @@ class Session {
     return r!.payload[0];
   }
 
-  format(payload = superblock(this.node.eeprom!.size === 65536 ? chips['24LC512'] : chips['24LC256'])): number {
+  format(payload = superblock(Object.values(chips).find((c) => c.size === this.node.eeprom!.size)!)): number {
     return this.status(Msg.FORMAT, payload, 0.5);
   }
 
@@ -384,5 +386,23 @@ describe('StageBoot trial activation (SerialNode-24LC512: two slots)', () => {
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK);
     expect(s2.bootRecord()).toMatchObject({ state: BootState.IDLE, result: BootResult.CONFIRMED, backup: NO_SLOT, seq: 41 });
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK); // a retried CONFIRM is harmless
+  });
+});
+
+describe('StageBoot on a 24LC1025 (SerialNode-24LC1025: two 64 KiB banks)', () => {
+  it('stages an image whose slot spans both banks, and refuses a READ across them', () => {
+    const s = boot(new Eeprom24({ model: '24LC1025' }), hex1025);
+    expect(s.info()).toMatchObject({ chipSize: 131072, pageSize: 128, slotCount: 4 });
+    const { payload, header } = image(32200, 11);
+    expect(s.begin(header, 1)).toMatchObject({ status: Status.OK, resumeChunk: 0 });
+    s.push(payload);
+    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(1), 3)!.payload)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
+    const rec = s.slotRecord(1)!;
+    expect(rec.dataAddr).toBeLessThan(0x10000);
+    expect(rec.dataAddr + payload.length).toBeGreaterThan(0x10000); // the payload crosses into bank 1
+    expect(s.node.eeprom!.memory.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
+    const read = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: 0x10000, length: 16 }))!;
+    expect(read.payload.subarray(1)).toEqual(payload.subarray(0x10000 - rec.dataAddr, 0x10000 - rec.dataAddr + 16));
+    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 0x10000 - 8, length: 16 }))).toBe(Status.BAD_RANGE);
   });
 });
