@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestFirmware, repoRoot, type TestFirmware } from '../firmware/build.ts';
 import { parseIhex } from '../../host/src/formats/ihex.ts';
-import { uploadThroughSim, uploadWithAvrdude } from './avrdude.ts';
+import { uploadWithAvrdude } from './avrdude.ts';
 import { SimCli } from './sim-cli.ts';
 
 let fw: TestFirmware;
@@ -53,16 +53,19 @@ describe('avrdude + Optiboot on the simulated node', () => {
     sim = undefined;
   });
 
-  // The same outside judge against stageboot's own bootloader, which claims Optiboot's STK500v1
-  // subset. Skipped until two bootloader bugs are fixed (found by this test, see bootloader/):
-  // 1. it reports software version 1.0, for which avrdude sends SET_DEVICE_EXT with 3
-  //    parameters, but it always reads 4 (as Optiboot, which reports 4.4 or later), so it eats
-  //    avrdude's CRC_EOP and the next command hangs: "programmer is not responding";
-  // 2. with the version patched, the upload stalls at the first NRWW page (0x7000): its erase
-  //    halts the CPU while the page's bytes keep arriving, and the USART overruns.
-  it.skip('uploads the 29 KiB sketch through the stageboot bootloader as well', async () => {
-    const bytes = imageBytes(fw.big);
-    const r = await uploadThroughSim(join(repoRoot, 'bootloader/hex/stageboot_atmega328p_16mhz.hex'), fw.big, bytes);
-    expect(r.verifiedBytes).toBe(bytes);
-  });
+  // The same outside judge against stageboot's own bootloader, the drop-in replacement.
+  it('uploads the 29 KiB sketch through the stageboot bootloader as well, and the sketch runs', async () => {
+    const size = imageBytes(fw.big);
+    sim = await SimCli.start(['--bootloader', join(repoRoot, 'bootloader/hex/stageboot_atmega328p_16mhz.hex')]);
+    expect(sim.events.find((e) => e.event === 'ready')?.resetVector).toBe('0x7C00'); // BOOTRST, BOOTSZ=512 words
+
+    const r = await uploadWithAvrdude(sim.pty, fw.big);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/device signature = 0x1e950f/);
+    expect(r.verifiedBytes, r.output).toBe(size);
+
+    const from = sim.serial.length;
+    await sim.waitFor(() => sim!.serialSince(from).includes('big sketch: ready'), 15_000, 'banner from the uploaded sketch');
+    expect(sim.serialSince(from)).toContain('big sketch: booted');
+});
 });
