@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BootState, Msg, SlotState } from '../../protocol/ts/index.ts';
 import { VirtualClock } from '../../host/src/transport/clock.ts';
 import { loopbackPair } from '../../host/src/transport/loopback.ts';
-import { OtaClient } from '../../host/src/ota/client.ts';
+import { OtaClient, WAKE_MS } from '../../host/src/ota/client.ts';
 import { OtaError } from '../../host/src/ota/errors.ts';
 import { push } from '../../host/src/ota/push.ts';
 import { image, rig } from './helpers.ts';
@@ -117,6 +117,22 @@ describe('no reply', () => {
     expect(e.code).toBe('no-reply');
     expect(e.message).toMatch(/no reply to INFO from \/dev\/ttyUSB7 after 3 attempts \(300 ms each\)/);
     expect(clock.now()).toBe(900);
+  });
+
+  it('waits out a board that is still in its bootloader after the port opened (auto-reset)', async () => {
+    // The node ignores everything for 2.5 s, as an Arduino does while its bootloader listens.
+    const r = rig({ faults: { plan: (f, dir) => (dir === 'toNode' && r.clock.now() < 2500 ? 'drop' : undefined) } });
+    const info = await r.clock.run(r.client.info());
+    expect(info.slotCount).toBe(2);
+    expect(r.clock.now()).toBeGreaterThanOrEqual(2500);
+    expect(r.clock.now()).toBeLessThan(WAKE_MS + 1000);
+  });
+
+  it('gives up as told when the caller sets the retries, even on the first INFO', async () => {
+    const r = rig({ session: { retries: 1, timeoutMs: 300 }, faults: { plan: (f, dir) => (dir === 'toNode' && r.clock.now() < 2500 ? 'drop' : undefined) } });
+    const e = await failure(r.client.info(), r.clock);
+    expect(e.code).toBe('no-reply');
+    expect(r.clock.now()).toBe(600);
   });
 
   it('retries a request whose reply was lost and ignores stale replies', async () => {

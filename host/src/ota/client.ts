@@ -43,12 +43,25 @@ export function chunkSizeOk(size: number, info: Pick<InfoReply, 'maxChunk' | 'pa
   return Number.isInteger(size) && size >= CHUNK_MIN && size <= info.maxChunk && (size & (size - 1)) === 0 && info.pageSize % size === 0;
 }
 
+/**
+ * How long a client's first INFO keeps asking. It opens every session, so it must wait out a
+ * board that is still starting: opening an Arduino's port resets it (DTR), and the bootloader
+ * listens for about a second before the application, and the runtime library, can answer. A pty
+ * to a simulated node does the same on the first byte after a quiet spell.
+ */
+export const WAKE_MS = 4000;
+
 export class OtaClient {
   readonly session: Session;
   private cachedInfo: InfoReply | null = null;
 
+  /** Retries of the first INFO: enough to span WAKE_MS, unless the caller chose the retries. */
+  private readonly wakeRetries: number | undefined;
+
   constructor(readonly link: ByteLink, o: SessionOptions = {}) {
     this.session = new Session(link, o);
+    const { timeoutMs, retries } = this.session.defaults;
+    this.wakeRetries = o.retries === undefined ? Math.max(retries, Math.ceil(WAKE_MS / timeoutMs)) : undefined;
   }
 
   /** Sends a request, refuses a non-OK status, decodes the reply struct. */
@@ -68,8 +81,10 @@ export class OtaClient {
     if (f.payload[0] !== Status.OK) throw refusal(type, f.payload[0], context);
   }
 
+  /** INFO. The client's first one waits out a starting board (see WAKE_MS) unless retries were set. */
   async info(o: RetryOptions = {}): Promise<InfoReply> {
-    const info = await this.call(Msg.INFO, new Uint8Array(0), 'InfoReply', o);
+    const wake = this.cachedInfo || this.wakeRetries === undefined ? {} : { retries: this.wakeRetries };
+    const info = await this.call(Msg.INFO, new Uint8Array(0), 'InfoReply', { ...wake, ...o });
     if (info.protocol !== PROTOCOL_VERSION) {
       throw new OtaError(`the node speaks protocol version ${info.protocol}; this host speaks ${PROTOCOL_VERSION}`, 'protocol-version', 'refused');
     }
