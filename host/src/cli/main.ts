@@ -17,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .version(false)
+    .exitProcess(false) // main() returns the exit code: --help must not end the process (tests run it in-process)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err) throw err;
