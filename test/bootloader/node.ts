@@ -3,8 +3,8 @@
 import { fusesForBootloader, STAGEBOOT_LOCK, type Fuses } from '../../host/src/sim/chip/fuses.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BUILD_DIR, REPO_ROOT, withBuildLock } from '../../host/src/sim/build-cache.ts';
 import { SimNode, Eeprom24, type Eeprom24Model } from '../../host/src/sim/index.ts';
 import { parseIhex } from '../../host/src/formats/ihex.ts';
 import {
@@ -12,17 +12,22 @@ import {
   type BootRecord, type ImageHeader, type Superblock,
 } from '../../protocol/ts/index.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const OUT = join(ROOT, 'build', 'test-firmware');
+export const ROOT = REPO_ROOT;
+const OUT = join(BUILD_DIR, 'test-firmware');
 export const SIG_328P = Uint8Array.of(0x1e, 0x95, 0x0f);
 export type Mhz = 16 | 8;
 
 let built = false;
-/** Builds the bootloader (both clocks) and the banner applications, once per process. */
+/**
+ * Builds the bootloader (both clocks) and the banner applications, once per process; under the
+ * build lock, as test files in other workers run the same make into the same folders.
+ */
 export function buildAll(): void {
   if (built) return;
-  execFileSync('make', ['-s', '-C', join(ROOT, 'bootloader'), `OUT=${join(OUT, 'bootloader')}`, 'all'], { stdio: 'pipe' });
-  execFileSync('make', ['-s', '-C', join(ROOT, 'test/firmware/apps'), `OUT=${join(OUT, 'apps')}`], { stdio: 'pipe' });
+  withBuildLock(() => {
+    execFileSync('make', ['-s', '-C', join(ROOT, 'bootloader'), `OUT=${join(OUT, 'bootloader')}`, 'all'], { stdio: 'pipe' });
+    execFileSync('make', ['-s', '-C', join(ROOT, 'test/firmware/apps'), `OUT=${join(OUT, 'apps')}`], { stdio: 'pipe' });
+  });
   built = true;
 }
 

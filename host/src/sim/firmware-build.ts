@@ -1,16 +1,16 @@
-// Builds small C test programs with avr-gcc for the simulator's tests, cached under
-// build/test-firmware/ by a hash of the sources and flags (build/ is not committed).
-// Also reads the ELF symbol table, so a test can find a firmware variable's SRAM address.
+// Builds test programs for the simulator's tests, cached under build/test-firmware/ by a hash
+// of the sources and flags (build-cache.ts): small C programs with avr-gcc, and Arduino sketches
+// with the real Arduino core through mk/arduino.mk. Also reads the ELF symbol table, so a test
+// can find a firmware variable's SRAM address.
 
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { REPO_ROOT, buildKey, cachedBuild } from './build-cache.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export { REPO_ROOT };
 export const SIM_FIRMWARE_DIR = join(REPO_ROOT, 'test/firmware/sim');
-const CACHE_DIR = join(REPO_ROOT, 'build/test-firmware');
+const AREA = 'test-firmware';
 
 export interface BuildOptions {
   /** Clock the code is compiled for (F_CPU); default 16 MHz. */
@@ -45,67 +45,45 @@ export function buildFirmware(sources: string | string[], opts: BuildOptions = {
     ...(opts.textStart !== undefined ? [`-Wl,--section-start=.text=0x${opts.textStart.toString(16)}`] : []),
     ...(opts.cflags ?? []),
   ];
-  const hash = createHash('sha256');
-  hash.update(args.join('\0'));
-  for (const f of files) hash.update(readFileSync(f));
-  for (const h of ['sim-test.h']) {
-    const p = join(SIM_FIRMWARE_DIR, h);
-    if (existsSync(p)) hash.update(readFileSync(p));
-  }
+  const header = join(SIM_FIRMWARE_DIR, 'sim-test.h');
   const name = basename(files[0], '.c');
-  const stem = join(CACHE_DIR, `${name}-${hash.digest('hex').slice(0, 16)}`);
-  const elfPath = `${stem}.elf`;
-  const hexPath = `${stem}.hex`;
-  if (!existsSync(hexPath)) {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    // Build under temporary names and rename, so parallel test files never see half a file.
-    const tmp = `${stem}.${process.pid}`;
-    execFileSync('avr-gcc', [...args, '-o', `${tmp}.elf`, ...files], { stdio: 'pipe' });
-    execFileSync('avr-objcopy', ['-O', 'ihex', '-R', '.eeprom', `${tmp}.elf`, `${tmp}.hex`], { stdio: 'pipe' });
-    renameSync(`${tmp}.elf`, elfPath);
-    renameSync(`${tmp}.hex`, hexPath);
-  }
-  let symbols: Map<string, number> | undefined;
-  return {
-    name,
-    hexPath,
-    elfPath,
-    hex: readFileSync(hexPath, 'utf8'),
-    symbol(sym: string): number {
-      symbols ??= readSymbols(elfPath);
-      const addr = symbols.get(sym);
-      if (addr === undefined) throw new Error(`${name}: no symbol ${sym}`);
-      return addr;
-    },
-  };
+  const dir = cachedBuild(AREA, name, buildKey(args, [...files, ...(existsSync(header) ? [header] : [])]), (tmp) => {
+    execFileSync('avr-gcc', [...args, '-o', join(tmp, `${name}.elf`), ...files], { stdio: 'pipe' });
+    execFileSync('avr-objcopy', ['-O', 'ihex', '-R', '.eeprom', join(tmp, `${name}.elf`), join(tmp, `${name}.hex`)], { stdio: 'pipe' });
+  });
+  return built(dir, name);
 }
 
 /**
  * Build an Arduino sketch folder (test/firmware/sim/NAME/NAME.ino unless absolute) with the
- * real Arduino core through mk/arduino.mk, cached like buildFirmware.
+ * real Arduino core through mk/arduino.mk, cached like buildFirmware. `libs` are mk/arduino.mk's
+ * LIBS words: a bundled library's name, or a library folder (relative to the repository).
  */
 export function buildSketch(folder: string, libs: string[] = [], fcpu = 16_000_000): BuiltFirmware {
   const dir = resolve(SIM_FIRMWARE_DIR, folder);
   const name = basename(dir);
-  const hash = createHash('sha256');
-  hash.update(`${libs.join(' ')}\0${fcpu}`);
-  hash.update(readFileSync(join(dir, `${name}.ino`)));
-  const build = join(CACHE_DIR, `${name}-${hash.digest('hex').slice(0, 16)}`);
-  const hexPath = join(build, `${name}.hex`);
-  const elfPath = join(build, `${name}.elf`);
-  if (!existsSync(hexPath)) {
+  // The key covers every file of the sketch folder and of each library folder, and the makefile;
+  // bundled libraries and the core belong to the installed arduino-core-avr package.
+  const libDirs = libs.filter((l) => l.includes('/')).map((l) => resolve(REPO_ROOT, l));
+  const key = buildKey([libs, fcpu], [dir, join(REPO_ROOT, 'mk/arduino.mk'), ...libDirs]);
+  const out = cachedBuild(AREA, name, key, (tmp) => {
     execFileSync(
       'make',
-      ['-s', '-f', 'mk/arduino.mk', `SKETCH=${dir}`, `BUILD=${build}`, `F_CPU=${fcpu}L`, `LIBS=${libs.join(' ')}`],
+      ['-s', '-f', 'mk/arduino.mk', `SKETCH=${dir}`, `BUILD=${tmp}`, `F_CPU=${fcpu}L`, `LIBS=${libs.join(' ')}`],
       { cwd: REPO_ROOT, stdio: 'pipe' },
     );
-  }
+  });
+  return built(out, name);
+}
+
+function built(dir: string, name: string): BuiltFirmware {
+  const elfPath = join(dir, `${name}.elf`);
   let symbols: Map<string, number> | undefined;
   return {
     name,
-    hexPath,
+    hexPath: join(dir, `${name}.hex`),
     elfPath,
-    hex: readFileSync(hexPath, 'utf8'),
+    hex: readFileSync(join(dir, `${name}.hex`), 'utf8'),
     symbol(sym: string): number {
       symbols ??= readSymbols(elfPath);
       const addr = symbols.get(sym);
