@@ -1,8 +1,6 @@
 // Shared pieces of the OTA end-to-end tests: a simulated ATmega328P with the real bootloader
 // and a real example sketch, the CLI run in-process against it, and ways to look inside.
-import { vi } from 'vitest';
 import { decodeSuperblock, slotDataAddr, type Superblock } from '../../protocol/ts/index.ts';
-import { main } from '../../host/src/cli/main.ts';
 import { OtaClient } from '../../host/src/ota/client.ts';
 import { missingFirmware, sketchHex, startSimNode, type RunningSimNode, type SimNodeSetup } from '../../host/src/ota/sim-node.ts';
 import { openPort } from '../../host/src/transport/open.ts';
@@ -28,19 +26,7 @@ export function node(o: Partial<SimNodeSetup> = {}): RunningSimNode {
 }
 
 /** Runs the CLI in-process, capturing its output. */
-export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string; json: () => Record<string, unknown> }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    const code = await main(argv);
-    return { code, out, err, json: () => JSON.parse(out.trim().split('\n').pop()!) };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+export { runCli as cli } from '../cli/run.ts';
 
 /** Opens the node's port as the CLI does, runs `fn` with a client, closes. */
 export async function withNode<R>(port: string, fn: (c: OtaClient, link: ByteLink) => Promise<R>, wrap: (l: ByteLink) => ByteLink = (l) => l): Promise<R> {

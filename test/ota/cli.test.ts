@@ -3,9 +3,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeImage, SlotState } from '../../protocol/ts/index.ts';
-import { main } from '../../host/src/cli/main.ts';
+import { runCli as run } from '../cli/run.ts';
 import { writeIhex } from '../../host/src/formats/ihex.ts';
 import { loopbackPair } from '../../host/src/transport/loopback.ts';
 import { registerScheme } from '../../host/src/transport/open.ts';
@@ -22,20 +22,6 @@ registerScheme('model', async (spec) => {
   }
   return host;
 });
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'stageboot-cli-'));
 afterEach(() => nodes.clear());
