@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildAvr, objcopyFlash, objcopySection } from '../../../test/fixtures/avr/build.ts';
 import { buildTestFirmware } from '../../../test/firmware/build.ts';
@@ -66,7 +65,7 @@ describe('ELF reader against avr-objcopy', () => {
 
 // Real firmware from the project's Arduino-core build (test/firmware): a ~29 KiB sketch and
 // Optiboot linked at 0x7E00 with its version word at 0x7FFE.
-describe.skipIf(!existsSync(join(import.meta.dirname, '../../../test/firmware/Makefile')))('ELF reader on test/firmware builds', () => {
+describe('ELF reader on test/firmware builds', () => {
   const fw = buildTestFirmware();
 
   it('the ~29 KiB Arduino sketch: flash equals avr-objcopy and the HEX built beside it', () => {
