@@ -27,7 +27,7 @@ const lastJson = () => JSON.parse(out.trim().split('\n').pop()!);
 
 describe('stageboot sim', () => {
   it('--help names the options, the auto-reset rule and the exit codes', async () => {
-    // yargs ends the process after --help, so this one runs as a child, as a user would.
+    // Run as a child, as a user would: the help text as the installed command prints it.
     const out = execFileSync(process.execPath, [join(import.meta.dirname, '../../../bin/stageboot.mjs'), 'sim', '--help'], { encoding: 'utf8' });
     for (const opt of ['--pty', '--flash', '--bootloader', '--eeprom', '--eeprom-file', '--clock', '--speed', '--quiet-ms']) expect(out).toContain(opt);
     expect(out).toMatch(/no DTR/);
