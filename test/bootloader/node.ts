@@ -39,10 +39,14 @@ export function bootloaderHex(mhz: Mhz): string {
 /** The application's flash bytes from address 0 (a test app is one contiguous segment). */
 export function appImage(name: string, mhz: Mhz): Uint8Array {
   buildAll();
-  const img = parseIhex(readFileSync(join(OUT, 'apps', `banner_${name}_${mhz}mhz.hex`), 'latin1'));
-  const end = Math.max(...img.segments.map((s) => s.address + s.data.length));
-  const out = new Uint8Array(end).fill(0xff);
-  for (const s of img.segments) out.set(s.data, s.address);
+  return flashFromZero(readFileSync(join(OUT, 'apps', `banner_${name}_${mhz}mhz.hex`), 'latin1'));
+}
+
+/** An application hex's bytes from address 0 up to its end, gaps erased (0xFF). */
+export function flashFromZero(hex: string): Uint8Array {
+  const { segments } = parseIhex(hex);
+  const out = new Uint8Array(Math.max(...segments.map((s) => s.address + s.data.length))).fill(0xff);
+  for (const s of segments) out.set(s.data, s.address);
   return out;
 }
 

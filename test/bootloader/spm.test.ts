@@ -1,24 +1,17 @@
 // The do_spm service at BL_START + 2 (Optiboot's ABI), used by an application on the simulated
 // node with the real bootloader and stageboot's lock byte.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIhex } from '../../host/src/formats/ihex.ts';
-import { ROOT, bootloaderHex, makeNode, runUntilText, type Mhz } from './node.ts';
+import { buildFirmware } from '../../host/src/sim/firmware-build.ts';
+import { ROOT, bootloaderHex, flashFromZero, makeNode, runUntilText, type Mhz } from './node.ts';
 
 function spmUser(mhz: Mhz, blStart: number): Uint8Array {
-  const out = join(ROOT, 'build/test-firmware/bootloader-apps');
-  mkdirSync(out, { recursive: true });
-  const elf = join(out, `spm_user_${mhz}mhz.elf`);
-  const hex = elf.replace(/\.elf$/, '.hex');
-  execFileSync('avr-gcc', ['-mmcu=atmega328p', '-Os', '-Wall', `-DF_CPU=${mhz}000000UL`, `-DBAUD=${mhz === 16 ? 115200 : 57600}UL`,
-    `-DBL_START=${blStart}`, '-o', elf, join(ROOT, 'test/bootloader/apps/spm_user.c')]);
-  execFileSync('avr-objcopy', ['-j', '.text', '-j', '.data', '-O', 'ihex', elf, hex]);
-  const seg = parseIhex(readFileSync(hex, 'latin1')).segments;
-  const img = new Uint8Array(Math.max(...seg.map((s) => s.address + s.data.length))).fill(0xff);
-  for (const s of seg) img.set(s.data, s.address);
-  return img;
+  const fw = buildFirmware(join(ROOT, 'test/bootloader/apps/spm_user.c'), {
+    fcpu: mhz * 1_000_000,
+    defines: { BAUD: `${mhz === 16 ? 115200 : 57600}UL`, BL_START: blStart },
+  });
+  return flashFromZero(fw.hex);
 }
 
 describe.each([16, 8] as Mhz[])('do_spm at %i MHz', (mhz) => {
