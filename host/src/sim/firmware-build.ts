@@ -15,7 +15,7 @@ const AREA = 'test-firmware';
 export interface BuildOptions {
   /** Clock the code is compiled for (F_CPU); default 16 MHz. */
   fcpu?: number;
-  /** Byte address of .text, e.g. 0x7000 for code in a 2 KiB boot section. */
+  /** Byte address of .text, e.g. 0x7000 for code in the 4 KiB (2048-word) boot section. */
   textStart?: number;
   /** Extra -D defines. */
   defines?: Record<string, string | number>;
