@@ -7,6 +7,10 @@
 // patched and written; it also carries the ACK of a chunk handed to the EEPROM. A DATA frame
 // is acknowledged once its bytes are in the EEPROM's page buffer: the write cycle then runs on
 // its own while the next chunk travels, which is what keeps the line busy.
+// A direct build (STAGEBOOT_MAX_CHUNK=128, sb_config.h) has a 136-byte frame buffer and no room
+// for a chunk in pb (56 bytes: records and ACKs only): a chunk goes to the EEPROM straight from
+// the frame buffer once its CRC checks (the serial ring takes what arrives meanwhile), and its
+// ACK waits for the write cycle, so the next chunk finds the EEPROM ready when it arrives.
 //
 // Blocking: the DATA path never waits for the EEPROM (one attempt per poll). Requests the host
 // waits on may: INFO, BEGIN, FORMAT for a write cycle or a few, END for the CRC of the slot
@@ -23,17 +27,24 @@
 #include <avr/pgmspace.h>
 #include <avr/wdt.h>
 
-// Rewrite the receiving slot's progress after this many newly written payload bytes (32 pages
-// of a 24LC256). Each rewrite costs about one chunk time; a reset resends at most this much.
-#define PERSIST_BYTES 2048
+// Rewrite the receiving slot's progress after this many newly written payload bytes: 32 full
+// chunks (32 pages of a 24LC256, 2 KiB; of a 24LC512 in a 128 build, 4 KiB). Each rewrite costs
+// a write cycle or two, and stalls the line for about one in a direct build; a reset resends at
+// most this much.
+#define PERSIST_BYTES (32 * SB_MAX_CHUNK)
 // A partial frame older than this (ms, after its last byte) is dropped: see WIRE.md.
 #define IDLE_MS 3
 
 extern "C" volatile unsigned long timer0_millis; // wiring.c; its low byte is our idle clock
 extern const char __data_load_end[];             // end of .text + .data: this image's length
 
-extern "C" uint8_t sb_pb[SB_MAX_CHUNK]; // shared with sb_rec.S
-uint8_t sb_pb[SB_MAX_CHUNK];
+#if SB_DIRECT
+#define SB_PB_SIZE SB_SLOT_RECORD_SIZE // the largest record
+#else
+#define SB_PB_SIZE SB_MAX_CHUNK
+#endif
+extern "C" uint8_t sb_pb[SB_PB_SIZE]; // shared with sb_rec.S
+uint8_t sb_pb[SB_PB_SIZE];
 // The page buffer through a pointer: displacement stores for the records built in it.
 #define PB(v)           \
   uint8_t *v = sb_pb;   \
@@ -216,6 +227,7 @@ static void __attribute__((noinline)) doReboot(Print *out) {
 static void __attribute__((noinline)) pump(uint8_t op) {
   sb_state *s = SBH();
   PB(p);
+#if !SB_DIRECT
   if (s->pbMode == PB_CHUNK) {
     // A chunk is a power of two that divides the page size: it never straddles two pages.
     uint8_t e = eeAt(s->pbAddr, p, s->pbLen, op);
@@ -224,13 +236,23 @@ static void __attribute__((noinline)) pump(uint8_t op) {
     else sb_ack_mark(s->pbChunk);
     s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
   }
+#endif
   if (s->pbMode == PB_PERSIST) {
     if (ee(0, 0, 0, op) == IO_BUSY) return; // the chunk's write cycle still runs
     persist();
+#if SB_DIRECT
+    s->pbMode = PB_ACK;
+#endif
   }
   // The ACK goes out only once the page buffer is free again: it lets the host send one more
   // frame, and that frame must not wait in the 64-byte serial ring behind a held one.
   if (s->pbMode) {
+#if SB_DIRECT
+    // Direct: the next chunk is written as soon as its frame is complete, so the EEPROM must be
+    // ready for it (the chunk's, or the progress record's, write cycle over). Otherwise it would
+    // be held while the frame after it (sent on this ACK) piles up in the serial ring.
+    if (ee(0, 0, 0, op) == IO_BUSY) return;
+#endif
     s->pbMode = PB_FREE;
     sendAck(s->pbOut, p, s->pbSeq, s->pbLen ? SB_ST_OK : SB_ST_EEPROM_ERROR);
   }
@@ -256,11 +278,14 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   uint8_t chunk = p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE], k = 4;
   uint16_t len = sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH);
   // Every refusal comes before the first EEPROM write. The chunk size is a power of two
-  // (WIRE.md) from CHUNK_MIN (16) to MAX_CHUNK (64, which divides every page size): offsets are
-  // shifts, and chunks never straddle pages.
+  // (WIRE.md) from CHUNK_MIN (16) to MAX_CHUNK (64, which divides every page size; or 128, no
+  // larger than the page): offsets are shifts, and chunks never straddle pages.
   while ((uint8_t)(1 << k) != chunk)
-    if (++k > 6) return SB_ST_BAD_FRAME;
+    if (++k > SB_CHUNK_SHIFT) return SB_ST_BAD_FRAME;
   if (p[SB_BEGIN_REQUEST_OFF_CHUNK_SIZE + 1]) return SB_ST_BAD_FRAME;
+#if SB_DIRECT
+  if (chunk > s->page) return SB_ST_BAD_FRAME;
+#endif
   if (!sb_header_ok(h) || !len) return SB_ST_BAD_HEADER;
   uint8_t *sig = h + SB_IMAGE_HEADER_OFF_SIGNATURE;
   if (sig[0] != SIGNATURE_0 || sig[1] != SIGNATURE_1 || sig[2] != SIGNATURE_2) return SB_ST_WRONG_TARGET;
@@ -316,6 +341,19 @@ static uint8_t onData(Print *out) {
       if (c == SB_ACK_BEYOND) return 1; // dropped: the host resends it when the window moves
       if (c == SB_ACK_NEW) {            // a duplicate is re-acknowledged, never rewritten
         if (s->pbMode) return 0;
+#if SB_DIRECT
+        // Straight from the frame buffer: about 3.3 ms of TWI for 128 bytes, during which the
+        // serial ring takes what arrives. Busy only if the host sent before our last ACK: held.
+        uint8_t e = eeAt(s->xAddr + off, f + SB_FRAME_HEADER + 2, dlen, OP_WRITE);
+        if (e == IO_BUSY) return 0;
+        s->pbLen = !e; // 0: given up, the host resends the chunk
+        if (!e) sb_ack_mark(n);
+        s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
+        s->pbSeq = f[3];
+        s->pbOut = out;
+        pump(OP_WRITE); // the ACK goes once the write cycle is over
+        return 1;
+#else
         memcpy(sb_pb, f + SB_FRAME_HEADER + 2, dlen);
         s->pbMode = PB_CHUNK;
         s->pbLen = dlen;
@@ -325,6 +363,7 @@ static uint8_t onData(Print *out) {
         s->pbOut = out;
         pump(OP_WRITE); // acknowledged as soon as the EEPROM has the bytes
         return 1;
+#endif
       }
     }
   }
@@ -471,6 +510,22 @@ static const uint8_t REQ[] PROGMEM = {
     SB_FORMAT_REQUEST_SIZE,          // FORMAT
 };
 
+#if SB_DIRECT
+// DATA frames the host may have unacknowledged. With 2, the frame after a chunk arrives while
+// the chunk goes over the TWI (blocking, about 3.3 ms for 128 B): that is 38 bytes at 115200,
+// which the core's 64-byte serial ring holds, but 83 at 250 kbaud, which it does not. So 2
+// while the hardware UART (the line poll(Serial) serves) takes at least 60 us a byte (up to
+// about 166 kbaud), else 1: one frame at a time. A byte takes (UBRR + 1) x 80 cycles with U2X
+// (Arduino's choice but for 57600 at 16 MHz) and twice that without; reading only the low byte
+// and assuming U2X errs towards 1, which is always safe.
+#define SLOW_UBRR ((uint8_t)(F_CPU * 60e-6 / 80 - 1))
+static uint8_t window(void) {
+  return UBRR0L >= SLOW_UBRR ? 2 : 1;
+}
+#else
+#define window() SB_WINDOW
+#endif
+
 static uint8_t handle(uint8_t type, uint8_t *p) {
   sb_state *s = SB();
   PB(q);
@@ -492,7 +547,7 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     p[SB_INFO_REPLY_OFF_SLOT_COUNT] = s->slots;
     p[SB_INFO_REPLY_OFF_CURRENT] = q[SB_BOOT_RECORD_OFF_CURRENT];
     p[SB_INFO_REPLY_OFF_MAX_CHUNK] = SB_MAX_CHUNK;
-    p[SB_INFO_REPLY_OFF_WINDOW] = SB_WINDOW;
+    p[SB_INFO_REPLY_OFF_WINDOW] = window();
     p[SB_INFO_REPLY_OFF_RESULT] = q[SB_BOOT_RECORD_OFF_RESULT];
     memcpy(p + SB_INFO_REPLY_OFF_APP_VERSION, &s->appVersion, 8);
     s->rlen = SB_INFO_REPLY_SIZE;

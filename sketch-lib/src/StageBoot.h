@@ -19,7 +19,8 @@
 // - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
 //   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
 // - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,032 B of flash (over
-//   the 3 KiB budget: see README.md) and 203 B of RAM.
+//   the 3 KiB budget: see README.md) and 203 B of RAM; built with 128-byte chunks
+//   (-DSTAGEBOOT_MAX_CHUNK=128, for 24LC512/1025: see sb_config.h) 5,150 B and 254 B.
 // - END (about 1 s for 32 KiB) and a TRIAL activation (a copy of this image into a backup
 //   slot, a few seconds) run inside the poll() that receives them.
 #ifndef STAGEBOOT_H

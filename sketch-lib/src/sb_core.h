@@ -20,15 +20,15 @@ typedef __uint24 sb_u24;
 typedef uint32_t sb_u24;
 #endif
 
-// Largest chunk the node accepts. Fixed (not per chip) because the buffers are static: 64 B is
-// one 24LC256 page and half a 24LC512 page.
-#define SB_MAX_CHUNK 64
+// SB_MAX_CHUNK, SB_MAX_PAYLOAD, SB_DIRECT: sb_config.h (64 B chunks, or 128 for EEPROMs with
+// 128-byte pages).
+#include "sb_config.h"
+#if !SB_DIRECT
 // DATA frames the host may have unacknowledged: one in the page buffer (on its way to the
 // EEPROM) and one in the frame buffer. A third would wait in the core's 64-byte serial ring,
 // which one 70-byte DATA frame overflows.
 #define SB_WINDOW 2
-// Largest frame payload the node takes or sends: a DATA request (chunk index + chunk).
-#define SB_MAX_PAYLOAD (2 + SB_MAX_CHUNK)
+#endif
 #define SB_FRAME_BUF (SB_MAX_PAYLOAD + SB_FRAME_OVERHEAD)
 
 class Print;
@@ -43,10 +43,13 @@ typedef struct {
   uint8_t slots;         // 0 while the EEPROM holds no usable superblock
   uint8_t reboot, rlen, held, lastRx;
   Print *heldOut;
-  // the page buffer: what it holds; for a chunk its length, bytes handed, index, DATA seq
+  // the page buffer: what it holds; for a chunk its length (0: given up), DATA seq, index and
+  // EEPROM address (a direct build writes chunks from the frame buffer: only the ACK waits)
   uint8_t pbMode, pbLen, pbSeq;
+#if !SB_DIRECT
   uint16_t pbChunk;
   sb_u24 pbAddr;
+#endif
   Print *pbOut;
   // the transfer under way (xSlot = NO_SLOT: none); xNewest/xNext: copy and next seq of its
   // record, so a progress rewrite reads one copy, not three

@@ -10,7 +10,7 @@
 ; - sb_blocks keeps its state in call-saved registers, so sb_ee and the fold need no reloads.
 #include <avr/io.h>
 
-#define BUF (sb_f + 8) /* the last 64 bytes of the 72-byte frame buffer */
+#define BUF (sb_f + 8) /* 64 bytes of the frame buffer, after the request's fields */
 #define OP_WAIT 1
 #define OP_READ 3
 

@@ -2,16 +2,17 @@
 ; resynchronisation and the sealing of replies. The C equivalents for the host build, which
 ; test/sketch-lib/vectors.test.ts checks against protocol/vectors/, are in sb_core.h.
 ;
-; Frame: 0x7E | len | type | seq | payload[len] | crc16 lo | crc16 hi, in sb_f (72 bytes:
-; a 66-byte payload at most); sb_fn bytes of it are held.
+; Frame: 0x7E | len | type | seq | payload[len] | crc16 lo | crc16 hi, in sb_f (MAX_PAYLOAD
+; + 6 bytes: 72, or 136 in a STAGEBOOT_MAX_CHUNK=128 build); sb_fn bytes of it are held.
 ;
 ; Size tricks: sb_crc16 leaves Z just past the bytes it covered, which is where the frame's
 ; CRC sits, so the check needs no address arithmetic; the entries (push, next, idle) share the
 ; scanner's tail, and everything works on the fixed buffer's absolute address.
 #include <avr/io.h>
+#include "sb_config.h"
 
 #define SOF 0x7E
-#define MAX_PAYLOAD 66
+#define MAX_PAYLOAD SB_MAX_PAYLOAD
 #define OVERHEAD 6
 
 .section .text.sb_frame,"ax",@progbits

@@ -28,7 +28,7 @@ function eepromRate(pageSize: number, tWC: number): number {
 /**
  * Goodput of one push: payload bytes over the DATA phase (BEGIN's reply to the last ack), in
  * simulated time. `node` is the sketch the node runs: it must be built for the EEPROM and baud
- * rate of the row (SerialNode and its -24LC512 / -250k builds).
+ * rate of the row (SerialNode and its -24LC512 / -24LC1025 / -250k builds).
  */
 async function goodput(model: Eeprom24Model, baud: number, node: string, app: string): Promise<Figure> {
   const sim = startSimNode({ name: `bench-${model}-${baud}`, app: sketchHex(node)!, eeprom: model, baud });
@@ -123,7 +123,7 @@ async function hostOnly(): Promise<Figure> {
 
 export async function figures(): Promise<Figure[]> {
   const out: Figure[] = [await hostOnly()];
-  const nodes = ['SerialNode', 'SerialNode-24LC512', 'SerialNode-250k'];
+  const nodes = ['SerialNode', 'SerialNode-24LC512', 'SerialNode-24LC1025', 'SerialNode-250k'];
   const missing = missingFirmware(nodes);
   if (missing) {
     const host = out[0];
@@ -133,6 +133,7 @@ export async function figures(): Promise<Figure[]> {
   const app = buildTestFirmware().big;
   out.push(await goodput('24LC256', 115200, 'SerialNode', app));
   out.push(await goodput('24LC512', 115200, 'SerialNode-24LC512', app));
+  out.push(await goodput('24LC1025', 115200, 'SerialNode-24LC1025', app));
   out.push(await goodput('24LC256', 250000, 'SerialNode-250k', app));
   out.push(await fullPushAndApply());
   return out;

@@ -68,6 +68,8 @@ class Session {
   readonly frames: Frame[] = [];
   text = '';
   seq = 1;
+  /** DATA chunk size of begin() and push(). */
+  chunk = CHUNK;
 
   constructor(readonly node: SimNode) {
     node.uart.onData((d) => {
@@ -106,7 +108,7 @@ class Session {
     return decodeStruct('InfoReply', r.payload);
   }
 
-  begin(header: ImageHeader, slot = 0, chunkSize = CHUNK) {
+  begin(header: ImageHeader, slot = 0, chunkSize = this.chunk) {
     const r = this.request(Msg.BEGIN, encodeStruct('BeginRequest', { slot, reserved: 0, chunkSize, header }))!;
     return r.payload.length === 4 ? decodeStruct('BeginReply', r.payload) : { status: r.payload[0], reserved: 0, resumeChunk: -1 };
   }
@@ -129,7 +131,7 @@ class Session {
    * Returns when all are acknowledged or `stopAfter` chunks have been sent.
    */
   push(payload: Uint8Array, from = 0, window = 2, stopAfter = Infinity): { cumulative: number; seconds: number } {
-    const count = Math.ceil(payload.length / CHUNK);
+    const count = Math.ceil(payload.length / this.chunk);
     const t0 = this.node.seconds;
     const done = new Set<number>();
     for (let i = 0; i < from; i++) done.add(i);
@@ -140,7 +142,7 @@ class Session {
     while (cumulative < count) {
       while (inflight.size < window && next < count && sent < stopAfter) {
         if (!done.has(next)) {
-          this.data(next, payload.subarray(next * CHUNK, (next + 1) * CHUNK));
+          this.data(next, payload.subarray(next * this.chunk, (next + 1) * this.chunk));
           inflight.set(next, this.node.seconds);
           sent++;
         }
@@ -155,7 +157,7 @@ class Session {
         for (let i = 0; i < 16; i++) if (a.selective & (1 << i)) done.add(a.cumulative + 1 + i);
       }
       for (const c of [...inflight.keys()]) if (done.has(c)) inflight.delete(c);
-      if (!got) for (const c of inflight.keys()) this.data(c, payload.subarray(c * CHUNK, (c + 1) * CHUNK)); // timeout: resend
+      if (!got) for (const c of inflight.keys()) this.data(c, payload.subarray(c * this.chunk, (c + 1) * this.chunk)); // timeout: resend
     }
     return { cumulative, seconds: this.node.seconds - t0 };
   }
@@ -386,6 +388,29 @@ describe('StageBoot trial activation (SerialNode-24LC512: two slots)', () => {
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK);
     expect(s2.bootRecord()).toMatchObject({ state: BootState.IDLE, result: BootResult.CONFIRMED, backup: NO_SLOT, seq: 41 });
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK); // a retried CONFIRM is harmless
+  });
+});
+
+describe('StageBoot with 128-byte chunks (SerialNode-24LC512: STAGEBOOT_MAX_CHUNK=128)', () => {
+  it('takes a chunk per EEPROM page straight from its frame buffer, at 115200 without losing a byte', () => {
+    const s = boot(new Eeprom24({ model: '24LC512' }), hex512);
+    expect(s.info()).toMatchObject({ pageSize: 128, maxChunk: 128, window: 2 });
+    s.chunk = 128;
+    const { payload, header } = image(12000, 12);
+    expect(s.begin(header, 0, 256).status).toBe(Status.BAD_FRAME); // > maxChunk
+    expect(s.begin(header)).toMatchObject({ status: Status.OK, resumeChunk: 0 });
+    const cycles = s.node.eeprom!.writeCycles;
+    s.push(payload); // two frames in flight, as the host does with window 2
+    expect(s.node.uart.overruns).toBe(0);
+    // One write cycle per chunk (94), plus the progress record every 32 chunks (2).
+    expect(s.node.eeprom!.writeCycles - cycles).toBe(Math.ceil(payload.length / 128) + 2);
+    expect(s.slotRecord()?.progress).toBe(2 * 4096);
+    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0), 2)!.payload)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
+    const rec = s.slotRecord()!;
+    expect(s.node.eeprom!.memory.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
+    // READ takes up to maxChunk bytes too.
+    const read = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: rec.dataAddr, length: 128 }))!;
+    expect(read.payload.subarray(1)).toEqual(payload.subarray(0, 128));
   });
 });
 
