@@ -64,8 +64,9 @@ export function startSimNode(o: SimNodeSetup): RunningSimNode {
   const bl = parseIhex(readFileSync(blPath), blPath);
   const lowest = extent(bl.segments)?.start;
   if (lowest === undefined) throw new Error(`${blPath}: empty`);
-  // The boot section comes from the hex itself, so a 2 KiB build (0x7800) and the 1 KiB one
-  // (0x7C00) both boot without edits; the lock bits let the sketch read the version word.
+  // The boot section comes from the hex itself (0x7C00 for the 1 KiB build), so a bootloader
+  // built for another section boots without edits; the lock bits let the sketch read the
+  // version word.
   const fuses = fusesForBootloader(lowest, STAGEBOOT_LOCK);
   const bootStartAddr = lowest;
   const node = new SimNode({
