@@ -49,6 +49,8 @@ export interface SimNodeSetup {
   /** Simulated seconds per wall-clock second while the port is open (default: as fast as possible). */
   speed?: number;
   log?: (line: string) => void;
+  /** Seed of the node's PRNG: which bytes of a torn EEPROM write land, SRAM noise at power-on. */
+  seed?: number;
 }
 
 export interface RunningSimNode {
@@ -75,6 +77,7 @@ export function startSimNode(o: SimNodeSetup): RunningSimNode {
     eeprom: new Eeprom24({ model: o.eeprom ?? '24LC256' }),
     baud: o.baud ?? 115200,
     log: o.log,
+    seed: o.seed,
   });
   node.loadHex(readFileSync(blPath), blPath);
   node.loadHex(readFileSync(o.app), o.app);
