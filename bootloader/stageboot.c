@@ -6,7 +6,7 @@
  *     sends the next page (the bootloader runs from NRWW; application pages below 0x7000 are RWW).
  *  2. Power-safe apply of an image staged in an I2C EEPROM (24LC256/512/1025), following the
  *     boot record state machine of protocol/STATES.md: every check before the first erase, a
- *     copy that a power cut only delays, a read-back CRC-32 of flash, trial boot with revert.
+ *     copy that a power cut only delays, every programmed page read back, trial boot with revert.
  *  3. Services: do_spm at BL_START + 2 (Optiboot's ABI) and the version word at 0x7FFE.
  *
  * The program is hand-allocated AVR assembly in one GCC asm statement, so that routines can fall
@@ -18,17 +18,19 @@
  * Registers, for the whole program:
  *   r0 the byte being moved (crc8, tw_send and flash loads take it there); r1 zero;
  *   r16..r19 the running CRC-32 (uninverted; in upper registers so that the residue check is one
- *   subi/sbci chain); r5, r14 two bytes of the polynomial 0xEDB88320; r15 the reset cause (MCUSR);
+ *   subi/sbci chain); r15 the reset cause (MCUSR);
  *   Y = 0x100, the boot record (Y+0) and the slot record (Y+16) during the boot, the USART (0xC0)
  *   in the serial loop, so both are reached with 2-byte ldd/std Y+q;
  *   r4:r3:r2 the EEPROM address (bit 16 in r4); r21 the byte count of a record or page read;
  *   r22 a record page (128-byte EEPROM pages: boot 1 and 2, slot i 3 + 2i and 4 + 2i), r23 where a
  *   record goes (0x100 + r23); r7 the page of rec_get's newest copy, r8 that of the boot record;
  *   r6 the flash page number in pass, r9 bytes that differ from flash (counted by ee_read);
+ *   in pass 2, r7 the byte count and r23:r22 the flash address of the page awaiting its read-back;
  *   r11:r10 the flash address of the page being programmed (pass and serial); r13:r12 bytes left
  *   (pass) or the newest copy's seq (rec_get); T: pass 1/2, or "erase still to do" in PROG_PAGE.
- * SRAM (never initialised, no .data/.bss: size): 0x100 boot record, 0x110 slot record, 0x200 a
- * page buffer, 0x300 pass 1's per-page "differs" flags.
+ * SRAM (never initialised, no .data/.bss: size): 0x100 boot record, 0x110 slot record, 0x200 and
+ * 0x300 two page buffers (pass 2 alternates them: r27 ^= r29, which is 1), 0x400 pass 1's
+ * per-page "differs" flags.
  */
 #include <avr/io.h>
 #include "stageboot_protocol.h"
@@ -53,10 +55,11 @@
 #define RAM_BR 0x100
 #define RAM_SR (RAM_BR + SB_BOOT_RECORD_SIZE)
 #define RAM_BUF 0x200
-#define RAM_DIFF 0x300
+#define RAM_DIFF 0x400
 
 _Static_assert(RAM_SR + SB_SLOT_RECORD_SIZE <= RAM_BUF, "records overlap the page buffer");
 _Static_assert((RAM_BUF & 0xFF) == 0 && (RAM_DIFF & 0xFF) == 0, "buffers are 256-byte aligned");
+_Static_assert(RAM_BUF == 0x200 && RAM_DIFF >= RAM_BUF + 0x200, "the two page buffers are 0x200 and 0x200 ^ 0x100 (r29 = 1)");
 _Static_assert(SB_FS_REC_PITCH == 0x80 && SB_FS_BOOT_REC_A == 1 && SB_FS_BOOT_REC_B == 2 && SB_FS_SLOT_REC_BASE == 3,
                "record copies are 128-byte pages: boot 1 and 2, slot i 3 + 2i and 4 + 2i");
 _Static_assert(SB_BOOT_RECORD_OFF_SEQ == 0 && SB_SLOT_RECORD_OFF_SEQ == 0, "seq first");
@@ -262,7 +265,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    movw  r30, r10\n"
       "1:  lpm   r24, Z+\n"
       "    rcall putch\n"
-      "    dec   r20\n"
+      "    dec   r21\n"
       "    brne  1b\n"
       "    rjmp  ok\n"
       "prog:\n"
@@ -285,16 +288,16 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    ldi   r24, SPM_ERASE\n"
       "    rcall spm_go\n"
       "    clt\n"
-      "3:  dec   r20\n"
+      "3:  cp    r26, r21\n"
       "    brne  2b\n"
       "    rcall verify_space\n"
       "    rcall commit\n" /* T (erase not started: an NRWW page, or a page faster than the last write): erase there */
       "    rjmp  ok\n"
-      /* get_len: length (high byte ignored: pages are 128 bytes) into r20, memory type skipped */
+      /* get_len: length (high byte ignored: pages are 128 bytes) into r21, memory type skipped */
       "get_len:\n"
       "    rcall getch\n"
       "    rcall getch\n"
-      "    mov   r20, r24\n"
+      "    mov   r21, r24\n"
       "getch:\n"
       "    ldd   r24, Y+U_A\n"
       "    sbrs  r24, RXC_B\n"
@@ -317,11 +320,10 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       /* external reset: the host may be about to upload; no application: never jump into it */
       "decide:\n"
       "    ldi   r30, 1\n" /* size: the high byte of the reset vector; jmp (0x940C) and rjmp (0xCxxx) never have 0xFF there */
-      "    clr   r31\n"
+      "    clr   r31\n" /* (sets Z) */
       "    lpm   r24, Z\n"
-      "    sbrc  r15, EXTRF_B\n"
-      "    ser   r24\n" /* external reset: as if there were no application */
-      "    cpi   r24, 0xFF\n"
+      "    sbrs  r15, EXTRF_B\n" /* size: an external reset skips the compare and keeps clr's Z: */
+      "    cpi   r24, 0xFF\n" /* as if there were no application */
       "    brne  app\n"
       "serial:\n"
       "    ldi   r28, UCSR0A_M\n"
@@ -348,10 +350,6 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rcall wd\n" /* a watchdog reset leaves the watchdog running */
       "    ldi   r24, TWBR_V\n"
       "    sts   TWBR_M, r24\n"
-      "    ldi   r24, 0x20\n" /* two bytes of the CRC polynomial 0xEDB88320 (crc8) */
-      "    mov   r5, r24\n"
-      "    ldi   r24, 0x83\n"
-      "    mov   r14, r24\n"
       "    clr   r28\n"
       "    ldi   r29, 1\n"
       "    ldi   r22, 1\n" /* boot record copies: pages 1 and 2 */
@@ -419,7 +417,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    brne  1f\n"
       "    ldi   r24, R_INSTALLED\n"
       "    rcall installing\n" /* INSTALLING before the first erase */
-      "1:  set\n" /* pass 2: program the pages that differ, then the CRC-32 of flash */
+      "1:  set\n" /* pass 2: program the pages that differ, each read back after its write */
       "    rcall pass\n"
       "    breq  done\n"
       "vfail:\n" /* the read-back failed */
@@ -439,6 +437,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "idle:\n"
       "    ldi   r24, ST_IDLE\n"
       "    rcall br_write_st\n"
+      "to_decide:\n"
       "    rjmp  decide\n"
       /* r24 = result. A trial to revert, or an install that cannot complete: the backup */
       "revert:\n"
@@ -451,10 +450,9 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    std   Y+B_FLAGS, r1\n"
       "    rcall installing\n"
       "    rjmp  again\n"
-      "6:  cpi   r24, R_REVERTED\n" /* only a trial reverts */
-      "    brne  7f\n"
-      "    rjmp  decide\n" /* a trial without backup (hand-made record) counts as confirmed */
-      "7:  std   Y+B_RESULT, r24\n" /* no valid application left: erase its reset vector */
+      "6:  cpi   r24, R_REVERTED\n" /* only a trial reverts; */
+      "    breq  to_decide\n" /* a trial without backup (hand-made record) counts as confirmed */
+      "    std   Y+B_RESULT, r24\n" /* no valid application left: erase its reset vector */
       "    std   Y+B_CURRENT, r20\n" /* r20 = NOSLOT */
       "    ldi   r22, SPM_ERASE\n" /* size: through do_spm, which also waits and re-enables RWW; */
       "    clr   r25\n" /* r25:r24 = 0:result, an address in page 0 */
@@ -475,7 +473,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
 
       /* ==================================================== applying a staged image */
       /*
-       * commit: the bytes from RAM_BUF to X (1..128) into the flash page at r11:r10: wait for SPM, load
+       * commit: r21 bytes (1..128) of the buffer at r27:00 into the flash page at r11:r10: wait for SPM, load
        * the page buffer (a short page: whole words, the rest of the page stays erased), erase the
        * page first if T, then start the write and return while it runs. Loading the buffer before
        * the erase is the datasheet's "alternative 1": the page then costs erase + write only.
@@ -483,7 +481,6 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
        */
       "commit:\n"
       "    rcall spm_wait\n"
-      "    mov   r20, r26\n" /* size: both callers leave X at RAM_BUF + the byte count */
       "    clr   r26\n"
       "    movw  r30, r10\n"
       "    ldi   r24, SPM_FILL\n"
@@ -491,7 +488,7 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    ld    r1, X+\n"
       "    rcall spm_go\n"
       "    adiw  r30, 2\n"
-      "    cp    r26, r20\n" /* an odd count: its last word too */
+      "    cp    r26, r21\n" /* an odd count: its last word too */
       "    brlo  1b\n"
       "    clr   r1\n"
       "    movw  r30, r10\n"
@@ -502,19 +499,30 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rjmp  spm_do\n"
 
       /*
-       * pass: one pass over the image's pages, T = 0 for pass 1, T = 1 for pass 2. Z set = the
-       * CRC-32 matches the header.
+       * pass: one pass over the image's pages, T = 0 for pass 1, T = 1 for pass 2. Z set = pass 1:
+       * the CRC-32 matches the header; pass 2: every programmed page reads back equal to its source.
        * Pass 1, before any erase: sums the whole payload from the EEPROM (page by page) while
        *   ee_read counts the bytes that differ from flash; a page's count goes to RAM_DIFF.
        * Pass 2: reads and programs the pages that differ. A page is read from the EEPROM while the
        *   previous page's write runs (RWW: this code runs on; an NRWW page's erase and write halt
-       *   the CPU instead). Then the CRC-32 of flash over the length must match the header.
+       *   the CPU instead), into the other of two SRAM buffers: the previous page's bytes stay in
+       *   theirs until its write is done and it is read back (verify), just before this page's
+       *   erase; the last one is read back at the end.
+       * Why no CRC of flash afterwards: pass 1 proved that the EEPROM source has the header's CRC-32
+       *   and that every page it did not mark already equals the source byte for byte; pass 2 then
+       *   compares every page it writes with the very bytes it wrote, read back from flash. So
+       *   flash equals the CRC-checked source over the whole length, which a CRC of flash would only
+       *   establish with 2^-32 odds of a miss, and at about 90 cycles a byte (0.36 s at 8 MHz).
        * size: n = min(128, left) from a signed left -= 128, and the loop runs while left > 0.
+       * r7 = bytes of the page awaiting its read-back (0: none), r23:r22 its flash address; its
+       * buffer is r27 ^ 1 (r29 = 1: Y = 0x100), the one being read or written is r27.
        */
       "pass:\n"
       "    ldd   r12, Y+H_LEN\n"
       "    ldd   r13, Y+H_LEN+1\n"
       "    clr   r6\n"
+      "    clr   r7\n"
+      "    ldi   r27, RAM_BUF_HI\n"
       "    rcall crc_init\n"
       "1:  ldi   r21, 0x80\n"
       "    sub   r12, r21\n"
@@ -526,13 +534,14 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    lsr   r11\n"
       "    ror   r10\n"
       "    movw  r30, r10\n"
-      "    mov   r26, r6\n"
-      "    ldi   r27, RAM_DIFF_HI\n"
       "    brtc  3f\n"
-      "    ld    r24, X\n"
+      "    mov   r30, r6\n"
+      "    ldi   r31, RAM_DIFF_HI\n"
+      "    ld    r24, Z\n"
       "    tst   r24\n"
       "    breq  7f\n" /* pass 2: flash already holds this page */
       "    ldi   r31, BL_HI\n" /* pass 2: ee_read's compare must not read RWW while a write runs */
+      "    eor   r27, r29\n" /* the buffer not holding the page that awaits its read-back */
       "3:  ldd   r2, Y+S_DADDR\n" /* EEPROM address = dataAddr + page address */
       "    ldd   r3, Y+S_DADDR+1\n"
       "    ldd   r4, Y+S_DADDR+2\n"
@@ -541,30 +550,23 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    adc   r4, r1\n"
       "    clr   r9\n"
       "    clr   r26\n"
-      "    ldi   r27, RAM_BUF_HI\n"
       "    rcall ee_read\n"
       "    brcc  0f\n" /* the EEPROM failed: out, through the residue test (no match) */
-      "    brts  5f\n"
-      "    mov   r26, r6\n"
-      "    ldi   r27, RAM_DIFF_HI\n"
-      "    st    X, r9\n"
-      "    rjmp  7f\n"
-      "5:  rcall commit\n" /* runs while the next page is read */
+      "    mov   r30, r6\n" /* size: pass 2 stores too; that page's entry is not read again */
+      "    ldi   r31, RAM_DIFF_HI\n"
+      "    st    Z, r9\n"
+      "    brtc  7f\n"
+      "    rcall verify\n" /* the page written last, once its write is done, before this erase */
+      "    brne  9f\n"
+      "    eor   r27, r29\n"
+      "    rcall commit\n" /* runs while the next page is read */
+      "    movw  r22, r10\n"
+      "    mov   r7, r21\n"
       "7:  inc   r6\n"
       "    cp    r1, r12\n"
       "    cpc   r1, r13\n"
       "    brlt  1b\n"
-      "    brtc  8f\n"
-      "    rcall rww\n" /* read back: CRC-32 of flash over the image length */
-      "    rcall crc_init\n"
-      "    clr   r30\n"
-      "    clr   r31\n"
-      "    ldd   r26, Y+H_LEN\n"
-      "    ldd   r27, Y+H_LEN+1\n"
-      "6:  lpm   r0, Z+\n"
-      "    rcall crc8\n"
-      "    sbiw  r26, 1\n"
-      "    brne  6b\n"
+      "    brts  verify_end\n"
       "8:  movw  r26, r28\n" /* sum the expected CRC too: the residue means a match */
       "    adiw  r26, H_PCRC\n"
       "    ldi   r20, 4\n"
@@ -580,6 +582,27 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    sbci  r17, 0x20\n"
       "    sbci  r18, 0xBB\n"
       "    sbci  r19, 0xDE\n"
+      "9:  ret\n"
+      /* verify: wait for the write, RWW readable again, then the r7 bytes of flash at r23:r22
+         against buffer r27 ^ 1 (r27 left toggled; verify_end: buffer r27, for the page written
+         last, after the loop). Z set = all equal (or r7 = 0).
+         size: a mismatch falls into crc_init, which leaves SREG alone, and returns there. */
+      "verify:\n"
+      "    eor   r27, r29\n"
+      "verify_end:\n"
+      "    rcall rww\n"
+      "    movw  r30, r22\n"
+      "    clr   r26\n"
+      "1:  cp    r26, r7\n"
+      "    brsh  9f\n"
+      "    ld    r0, X+\n"
+      "    lpm   r24, Z+\n"
+      "    cp    r0, r24\n"
+      "    breq  1b\n"
+      "crc_init:\n"
+      "    ser   r16\n"
+      "    ser   r17\n"
+      "    movw  r18, r16\n"
       "9:  ret\n"
 
       /* ==================================================== records */
@@ -674,14 +697,10 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    rjmp  tw_stop\n"
 
       /* ==================================================== CRC-32 and I2C EEPROM */
-      "crc_init:\n"
-      "    ser   r16\n"
-      "    ser   r17\n"
-      "    movw  r18, r16\n"
-      "    ret\n"
-      /* crc8: r0 into the running CRC; clobbers r24, r25. Bitwise, no table (size): about 100
-         cycles a byte, less than one byte time at 400 kHz even at 8 MHz, so ee_read sums each
-         byte while the next one is on the bus. */
+      /* crc8: r0 into the running CRC; clobbers r24, r25. Bitwise, no table (size): about 110
+         cycles a byte, less than one byte time at 400 kHz (180 cycles at 8 MHz), so ee_read sums
+         each byte while the next one is on the bus. The polynomial as immediates: with no CRC of
+         flash any more, the speed of registers bought nothing, and their loading cost 8 bytes. */
       "crc8:\n"
       "    eor   r16, r0\n"
       "    ldi   r24, 8\n"
@@ -690,9 +709,11 @@ __attribute__((naked, used, section(".vectors"))) static void stageboot(void)
       "    ror   r17\n"
       "    ror   r16\n"
       "    brcc  2f\n"
-      "    eor   r16, r5\n" /* the polynomial 0xEDB88320: two bytes in registers (speed), */
-      "    eor   r17, r14\n"
-      "    ldi   r25, 0xB8\n" /* two as immediates (size: no more free registers to load) */
+      "    ldi   r25, 0x20\n" /* the polynomial 0xEDB88320 */
+      "    eor   r16, r25\n"
+      "    ldi   r25, 0x83\n"
+      "    eor   r17, r25\n"
+      "    ldi   r25, 0xB8\n"
       "    eor   r18, r25\n"
       "    ldi   r25, 0xED\n"
       "    eor   r19, r25\n"
