@@ -4,24 +4,15 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../host/src/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'hex');
 const malformed = readdirSync(fixtures).filter((f) => f.endsWith('.hex') && !f.startsWith('valid') && f !== 'overlap-same-data.hex');
 
-let out = '';
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
-
 async function json(args: string[]) {
-  out = '';
-  const code = await main([...args, '--json']);
-  return { code, body: JSON.parse(out.trim().split('\n').pop()!) };
+  const r = await runCli(...args, '--json');
+  return { code: r.code, body: r.json() as { error: { code: string; message: string } } };
 }
 
 describe.each(malformed)('%s', (file) => {

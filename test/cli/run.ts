@@ -16,11 +16,13 @@ export async function runCli(...argv: string[]): Promise<CliRun> {
   let err = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
+  // yargs prints --help and usage through the console
+  const l = vi.spyOn(console, 'log').mockImplementation((...a) => { out += a.join(' ') + '\n'; });
+  const c = vi.spyOn(console, 'error').mockImplementation((...a) => { err += a.join(' ') + '\n'; });
   try {
     const code = await main(argv);
     return { code, out, err, json: () => JSON.parse(out.trim().split('\n').pop()!) };
   } finally {
-    o.mockRestore();
-    e.mockRestore();
+    for (const spy of [o, e, l, c]) spy.mockRestore();
   }
 }

@@ -2,25 +2,16 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../../../protocol/ts/index.ts';
 import { buildAvr } from '../../../../test/fixtures/avr/build.ts';
 import { parseIhex } from '../../formats/ihex.ts';
 import { flatten } from '../../formats/memory.ts';
-import { main } from '../main.ts';
-
-let out = '';
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
+import { runCli } from '../../../../test/cli/run.ts';
 
 async function run(...args: string[]) {
-  out = '';
-  const code = await main([...args, '--json']);
-  return { code, json: JSON.parse(out.trim().split('\n').pop()!) };
+  const r = await runCli(...args, '--json');
+  return { code: r.code, json: r.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 describe('stageboot eeprom', () => {
