@@ -5,27 +5,26 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeImage, ImageFlag } from '../../../../protocol/ts/index.ts';
 import { buildAvr } from '../../../../test/fixtures/avr/build.ts';
-import { main } from '../main.ts';
+import { runCli } from '../../../../test/cli/run.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..', '..');
 const hexFixtures = join(root, 'test', 'fixtures', 'hex');
 
+// What the runs of one test printed, in order (a test may clear `out` between runs).
 let out = '';
 let err = '';
 beforeEach(() => {
   out = err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
 async function run(...args: string[]): Promise<{ code: number; json: any }> {
-  const code = await main(args);
-  const json = args.includes('--json') ? JSON.parse(out.trim().split('\n').pop()!) : undefined;
-  return { code, json };
+  const r = await runCli(...args);
+  out += r.out;
+  err += r.err;
+  return { code: r.code, json: args.includes('--json') ? r.json() : undefined };
 }
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'stageboot-cli-'));

@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestFirmware, type TestFirmware } from '../../../../test/firmware/build.ts';
-import { main } from '../main.ts';
+import { runCli } from '../../../../test/cli/run.ts';
 
 let fw: TestFirmware;
 beforeAll(() => {
@@ -15,12 +15,13 @@ beforeAll(() => {
 
 let out = '';
 let err = '';
-beforeEach(() => {
-  out = err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+/** Runs `stageboot ...` in-process; its output lands in `out` and `err`. */
+async function main(argv: string[]): Promise<number> {
+  const r = await runCli(...argv);
+  out = r.out;
+  err = r.err;
+  return r.code;
+}
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'stageboot-sim-cli-'));
 const lastJson = () => JSON.parse(out.trim().split('\n').pop()!);
