@@ -24,10 +24,14 @@ function cField(f: FieldLayout): string {
 
 function cHeader(): string {
   const out: string[] = [];
-  out.push(`/* ${BANNER} */`, '#ifndef STAGEBOOT_PROTOCOL_H', '#define STAGEBOOT_PROTOCOL_H', '', '#include <stdint.h>', '');
-  out.push('#ifdef __cplusplus', '#define SB_STATIC_ASSERT(c, m) static_assert(c, m)', '#else', '#define SB_STATIC_ASSERT(c, m) _Static_assert(c, m)', '#endif', '');
+  out.push(`/* ${BANNER} */`, '#ifndef STAGEBOOT_PROTOCOL_H', '#define STAGEBOOT_PROTOCOL_H', '');
+  // The constants and offsets also serve assembly sources (the library's .S files): the
+  // assembler knows no UL suffix and no structs, so those are C-only.
+  out.push('#ifdef __ASSEMBLER__', '#define SB_UL(v) v', '#else', '#include <stdint.h>', '#define SB_UL(v) v##UL');
+  out.push('#ifdef __cplusplus', '#define SB_STATIC_ASSERT(c, m) static_assert(c, m)', '#else', '#define SB_STATIC_ASSERT(c, m) _Static_assert(c, m)', '#endif');
+  out.push('#endif', '');
   out.push('/* ---- constants ---- */');
-  for (const c of constants) out.push(`/* ${c.doc} */`, `#define SB_${c.name} ${c.value > 9 ? hex(c.value) + 'UL' : c.value}`);
+  for (const c of constants) out.push(`/* ${c.doc} */`, `#define SB_${c.name} ${c.value > 9 ? `SB_UL(${hex(c.value)})` : c.value}`);
   for (const e of enums) {
     out.push('', `/* ---- ${e.name}: ${e.doc} ---- */`);
     for (const [k, v] of Object.entries(e.values)) out.push(`#define SB_${e.prefix}_${k} ${hex(v.value)} /* ${v.doc} */`);
@@ -36,12 +40,12 @@ function cHeader(): string {
   for (const m of messages) out.push(`#define SB_MSG_${m.name} ${hex(m.code)} /* ${m.doc} */`);
   for (const l of layouts()) {
     const U = upper(l.name);
-    out.push('', `/* ${l.name}: ${l.doc} */`, 'typedef struct __attribute__((packed)) {');
+    out.push('', `/* ${l.name}: ${l.doc} */`, '#ifndef __ASSEMBLER__', 'typedef struct __attribute__((packed)) {');
     for (const f of l.fields) out.push(`  ${cField(f)} /* ${f.doc} */`);
     out.push(`} ${l.cName};`);
+    out.push(`SB_STATIC_ASSERT(sizeof(${l.cName}) == ${l.size}, "${l.cName} layout");`, '#endif');
     out.push(`#define SB_${U}_SIZE ${l.size}`);
     for (const f of l.fields) out.push(`#define SB_${U}_OFF_${upper(f.name)} ${f.offset}`);
-    out.push(`SB_STATIC_ASSERT(sizeof(${l.cName}) == ${l.size}, "${l.cName} layout");`);
   }
   out.push('', '#endif /* STAGEBOOT_PROTOCOL_H */', '');
   return out.join('\n');

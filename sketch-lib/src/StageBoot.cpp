@@ -23,6 +23,43 @@
 // 64- and 128-byte page writes go through whole.
 #include "StageBoot.h"
 #include "sb_core.h"
+#include "sb_state.h"
+#include <stddef.h>
+
+// The assembly reaches the state through the offsets of sb_state.h.
+static_assert(offsetof(sb_state, chip) == SB_S_CHIP, "sb_state.h: chip");
+static_assert(offsetof(sb_state, slotSize) == SB_S_SLOT_SIZE, "sb_state.h: slotSize");
+static_assert(offsetof(sb_state, dataStart) == SB_S_DATA_START, "sb_state.h: dataStart");
+static_assert(offsetof(sb_state, page) == SB_S_PAGE, "sb_state.h: page");
+static_assert(offsetof(sb_state, cum) == SB_S_CUM, "sb_state.h: cum");
+static_assert(offsetof(sb_state, sel) == SB_S_SEL, "sb_state.h: sel");
+static_assert(offsetof(sb_state, slots) == SB_S_SLOTS, "sb_state.h: slots");
+static_assert(offsetof(sb_state, reboot) == SB_S_REBOOT, "sb_state.h: reboot");
+static_assert(offsetof(sb_state, rlen) == SB_S_RLEN, "sb_state.h: rlen");
+static_assert(offsetof(sb_state, held) == SB_S_HELD, "sb_state.h: held");
+static_assert(offsetof(sb_state, lastRx) == SB_S_LAST_RX, "sb_state.h: lastRx");
+static_assert(offsetof(sb_state, heldOut) == SB_S_HELD_OUT, "sb_state.h: heldOut");
+static_assert(offsetof(sb_state, pbMode) == SB_S_PB_MODE, "sb_state.h: pbMode");
+static_assert(offsetof(sb_state, pbLen) == SB_S_PB_LEN, "sb_state.h: pbLen");
+static_assert(offsetof(sb_state, pbSeq) == SB_S_PB_SEQ, "sb_state.h: pbSeq");
+static_assert(offsetof(sb_state, pbOut) == SB_S_PB_OUT, "sb_state.h: pbOut");
+static_assert(offsetof(sb_state, xSlot) == SB_S_X_SLOT, "sb_state.h: xSlot");
+static_assert(offsetof(sb_state, xNewest) == SB_S_X_NEWEST, "sb_state.h: xNewest");
+static_assert(offsetof(sb_state, xChunk) == SB_S_X_CHUNK, "sb_state.h: xChunk");
+static_assert(offsetof(sb_state, xShift) == SB_S_X_SHIFT, "sb_state.h: xShift");
+static_assert(offsetof(sb_state, xNext) == SB_S_X_NEXT, "sb_state.h: xNext");
+static_assert(offsetof(sb_state, xLen) == SB_S_X_LEN, "sb_state.h: xLen");
+static_assert(offsetof(sb_state, xCount) == SB_S_X_COUNT, "sb_state.h: xCount");
+static_assert(offsetof(sb_state, xSaved) == SB_S_X_SAVED, "sb_state.h: xSaved");
+static_assert(offsetof(sb_state, xAddr) == SB_S_X_ADDR, "sb_state.h: xAddr");
+static_assert(offsetof(sb_state, appVersion) == SB_S_APP_VERSION, "sb_state.h: appVersion");
+static_assert(offsetof(sb_state, appCrc) == SB_S_APP_CRC, "sb_state.h: appCrc");
+static_assert(offsetof(sb_state, appLen) == SB_S_APP_LEN, "sb_state.h: appLen");
+#if !SB_DIRECT
+static_assert(offsetof(sb_state, pbChunk) == SB_S_PB_CHUNK, "sb_state.h: pbChunk");
+static_assert(offsetof(sb_state, pbAddr) == SB_S_PB_ADDR, "sb_state.h: pbAddr");
+#endif
+static_assert(sizeof(sb_state) == SB_S_SIZE, "sb_state.h: size");
 #include <avr/boot.h>
 #include <avr/pgmspace.h>
 #include <avr/wdt.h>
@@ -68,11 +105,11 @@ extern "C" uint8_t sb_i2c, sb_err; // the EEPROM's 7-bit address; an EEPROM erro
 uint8_t sb_i2c, sb_err;
 #define ee sb_ee
 
-static uint8_t eeAt(sb_u24 a, uint8_t *p, uint8_t n, uint8_t op) {
+extern "C" uint8_t sb_ee_at(sb_u24 a, uint8_t *p, uint8_t n, uint8_t op) {
   return ee((uint16_t)a, p, n, op | (uint8_t)(a >> 16) << 2);
 }
 
-static uint16_t appMax(void) {
+extern "C" uint16_t sb_app_max(void) {
   // BOOTSZ1:0 (high fuse bits 2:1): 00 = 4 KiB boot section ... 11 = 512 B
   uint8_t bootsz = (boot_lock_fuse_bits_get(GET_HIGH_FUSE_BITS) >> 1) & 3;
   return 0x8000 - (0x1000 >> bootsz);
@@ -95,7 +132,7 @@ extern "C" void sb_rec_store(uint8_t r);
 #define recStore sb_rec_store
 
 // The boot record into pb, NO_SLOT in its slot fields when there is none; returns its state.
-static uint8_t bootLoad(void) {
+extern "C" uint8_t sb_boot_load(void) {
   PB(p);
   uint8_t st = recLoad(0);
   if (!st) p[4] = p[5] = p[6] = SB_NO_SLOT;
@@ -103,9 +140,9 @@ static uint8_t bootLoad(void) {
 }
 
 // The boot record with these fields in pb, to be written with recStore(0).
-static void bootSet(uint8_t state, uint8_t flags, uint8_t slot, uint8_t backup, uint8_t result) {
+extern "C" void sb_boot_set(uint8_t state, uint8_t flags, uint8_t slot, uint8_t backup, uint8_t result) {
   PB(p);
-  bootLoad();
+  sb_boot_load();
   p[SB_BOOT_RECORD_OFF_STATE] = state;
   p[SB_BOOT_RECORD_OFF_FLAGS] = flags;
   p[SB_BOOT_RECORD_OFF_SLOT] = slot;
@@ -115,9 +152,9 @@ static void bootSet(uint8_t state, uint8_t flags, uint8_t slot, uint8_t backup, 
 }
 
 // SlotRole bits of slot i, from the boot record.
-static uint8_t roleOf(uint8_t i) {
+extern "C" uint8_t sb_role_of(uint8_t i) {
   PB(p);
-  uint8_t st = bootLoad(), role = 0;
+  uint8_t st = sb_boot_load(), role = 0;
   if (p[SB_BOOT_RECORD_OFF_CURRENT] == i) role = SB_ROLE_CURRENT;
   if ((st == SB_BOOT_PENDING || st == SB_BOOT_INSTALLING) && p[SB_BOOT_RECORD_OFF_SLOT] == i) role |= SB_ROLE_PENDING;
   if (st == SB_BOOT_TRIAL && p[SB_BOOT_RECORD_OFF_BACKUP] == i) role |= SB_ROLE_BACKUP;
@@ -125,7 +162,7 @@ static uint8_t roleOf(uint8_t i) {
 }
 #define IN_USE (SB_ROLE_PENDING | SB_ROLE_BACKUP)
 
-static sb_u24 dataAddr(uint8_t i) {
+extern "C" sb_u24 sb_data_addr(uint8_t i) {
   sb_state *s = SB();
   sb_u24 a = s->dataStart;
   while (i--) {
@@ -136,17 +173,17 @@ static sb_u24 dataAddr(uint8_t i) {
 }
 
 // A fresh version of slot i's record in pb (not yet written): state, progress 0, no header.
-static void slotInit(uint8_t i, uint8_t state) {
+extern "C" void sb_slot_init(uint8_t i, uint8_t state) {
   PB(p);
   recLoad(i + 1);
   memset(p, 0, SB_SLOT_RECORD_SIZE);
   p[SB_SLOT_RECORD_OFF_STATE] = state;
-  sb_u24 a = dataAddr(i);
+  sb_u24 a = sb_data_addr(i);
   memcpy(p + SB_SLOT_RECORD_OFF_DATA_ADDR, &a, 3);
   memcpy(p + SB_SLOT_RECORD_OFF_CAPACITY, &SB()->slotSize, 3);
 }
 
-static uint16_t progressNow(void) {
+extern "C" uint16_t sb_progress(void) {
   sb_state *s = SBH();
   uint16_t n = s->cum * s->xChunk;
   return n > s->xLen ? s->xLen : n;
@@ -154,7 +191,7 @@ static uint16_t progressNow(void) {
 
 // Rewrites the receiving slot's record with the current progress. The payload pages it claims
 // are written: the chip finishes one write cycle before it takes the next.
-static void persist(void) {
+extern "C" void sb_persist(void) {
   sb_state *s = SB();
   PB(p);
   uint8_t r = s->xSlot + 1;
@@ -163,7 +200,7 @@ static void persist(void) {
     s->xSlot = SB_NO_SLOT; // unreadable: stop; a new BEGIN finds what the EEPROM holds
     return;
   }
-  uint16_t n = progressNow();
+  uint16_t n = sb_progress();
   sb_wr16(p + SB_SLOT_RECORD_OFF_PROGRESS, n);
   sb_newest = s->xNewest;
   sb_rseq = s->xNext;
@@ -188,10 +225,10 @@ extern "C" uint8_t sb_crc_match(const uint8_t *crc);
 
 // END's check: the CRC-32 of slot i's len payload bytes from the EEPROM (into sb_f + 8, the
 // crc field of END's reply); the slot becomes STAGED if it matches its header, else BAD.
-static uint8_t finish(uint8_t i, uint16_t len) {
+extern "C" uint8_t sb_finish(uint8_t i, uint16_t len) {
   PB(p);
   recLoad(i + 1);
-  blocks(dataAddr(i), len, EE_CRC);
+  blocks(sb_data_addr(i), len, EE_CRC);
   sb_wr32(sb_f + SB_FRAME_HEADER + SB_END_REPLY_OFF_CRC, ~sb_crc);
   uint8_t ok = crcMatches(p + SB_SLOT_RECORD_OFF_HEADER + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC);
   p[SB_SLOT_RECORD_OFF_STATE] = ok ? SB_SLOT_STAGED : SB_SLOT_BAD;
@@ -202,20 +239,20 @@ static uint8_t finish(uint8_t i, uint16_t len) {
 
 // ---- Frames out: the payload is already at f + SB_FRAME_HEADER.
 
-static void send(Print *out, uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
+extern "C" void sb_send(Print *out, uint8_t *f, uint8_t type, uint8_t seq, uint8_t len) {
   uint8_t n = sb_seal(f, type | SB_REPLY_BIT, seq, len);
   if (out) out->write(f, n);
 }
 
-static void __attribute__((noinline)) sendAck(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
+extern "C" void __attribute__((noinline)) sb_send_ack(Print *out, uint8_t *f, uint8_t seq, uint8_t st) {
   sb_state *s = SB();
   f[4] = st;
   f[5] = 0;
   memcpy(f + 6, &s->cum, 4); // cumulative, selective
-  send(out, f, SB_MSG_DATA, seq, SB_ACK_REPLY_SIZE);
+  sb_send(out, f, SB_MSG_DATA, seq, SB_ACK_REPLY_SIZE);
 }
 
-static void __attribute__((noinline)) doReboot(Print *out) {
+extern "C" void __attribute__((noinline)) sb_reboot(Print *out) {
   if (out) out->flush(); // let the reply leave the UART first
   wdt_enable(WDTO_15MS);
   for (;;) {
@@ -224,22 +261,22 @@ static void __attribute__((noinline)) doReboot(Print *out) {
 
 // ---- The page buffer on its way to the EEPROM. op: OP_WRITE (one attempt per EEPROM
 // operation, returns while the chip is busy) or OP_WAIT.
-static void __attribute__((noinline)) pump(uint8_t op) {
+extern "C" void __attribute__((noinline)) sb_pump(uint8_t op) {
   sb_state *s = SBH();
   PB(p);
 #if !SB_DIRECT
   if (s->pbMode == PB_CHUNK) {
     // A chunk is a power of two that divides the page size: it never straddles two pages.
-    uint8_t e = eeAt(s->pbAddr, p, s->pbLen, op);
+    uint8_t e = sb_ee_at(s->pbAddr, p, s->pbLen, op);
     if (e == IO_BUSY) return;
     if (e) s->pbLen = 0; // given up: the host resends the chunk
     else sb_ack_mark(s->pbChunk);
-    s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
+    s->pbMode = sb_progress() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
   }
 #endif
   if (s->pbMode == PB_PERSIST) {
     if (ee(0, 0, 0, op) == IO_BUSY) return; // the chunk's write cycle still runs
-    persist();
+    sb_persist();
 #if SB_DIRECT
     s->pbMode = PB_ACK;
 #endif
@@ -254,24 +291,24 @@ static void __attribute__((noinline)) pump(uint8_t op) {
     if (ee(0, 0, 0, op) == IO_BUSY) return;
 #endif
     s->pbMode = PB_FREE;
-    sendAck(s->pbOut, p, s->pbSeq, s->pbLen ? SB_ST_OK : SB_ST_EEPROM_ERROR);
+    sb_send_ack(s->pbOut, p, s->pbSeq, s->pbLen ? SB_ST_OK : SB_ST_EEPROM_ERROR);
   }
 }
 
-static void drain(void) {
-  while (SB()->pbMode) pump(OP_WAIT);
+extern "C" void sb_drain(void) {
+  while (SB()->pbMode) sb_pump(OP_WAIT);
 }
 
 // ---- Requests. Each reads its fields from p (= sb_f + 4), writes its reply over them and
 // returns a Status; rlen is the reply length when it succeeds.
 
-static uint8_t __attribute__((noinline)) checkSlot(uint8_t i) {
+extern "C" uint8_t __attribute__((noinline)) sb_check_slot(uint8_t i) {
   uint8_t n = SB()->slots;
   if (!n) return SB_ST_NOT_FORMATTED;
   return i < n ? SB_ST_OK : SB_ST_BAD_SLOT;
 }
 
-static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
+extern "C" uint8_t __attribute__((noinline)) sb_on_begin(uint8_t *p) {
   sb_state *s = SB();
   PB(q);
   uint8_t i = p[0], *h = p + SB_BEGIN_REQUEST_OFF_HEADER;
@@ -290,10 +327,10 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   uint8_t *sig = h + SB_IMAGE_HEADER_OFF_SIGNATURE;
   if (sig[0] != SIGNATURE_0 || sig[1] != SIGNATURE_1 || sig[2] != SIGNATURE_2) return SB_ST_WRONG_TARGET;
   // Applications load at 0 and fit below the bootloader (appMax < 32 KiB < any slot).
-  if (sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH + 2) || sb_rd32(h + SB_IMAGE_HEADER_OFF_LOAD_ADDR) || len > appMax() ||
+  if (sb_rd16(h + SB_IMAGE_HEADER_OFF_LENGTH + 2) || sb_rd32(h + SB_IMAGE_HEADER_OFF_LOAD_ADDR) || len > sb_app_max() ||
       len > s->slotSize)
     return SB_ST_TOO_BIG;
-  if (roleOf(i) & IN_USE) return SB_ST_SLOT_IN_USE;
+  if (sb_role_of(i) & IN_USE) return SB_ST_SLOT_IN_USE;
 
   // The same image (a RECEIVING record with this header) resumes at its recorded progress,
   // which a running transfer keeps within PERSIST_BYTES of what RAM knows.
@@ -302,7 +339,7 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
     s->xSaved = sb_rd16(q + SB_SLOT_RECORD_OFF_PROGRESS);
     resume = s->xSaved >> k;
   } else {
-    slotInit(i, SB_SLOT_RECEIVING);
+    sb_slot_init(i, SB_SLOT_RECEIVING);
     memcpy(q + SB_SLOT_RECORD_OFF_HEADER, h, SB_IMAGE_HEADER_SIZE);
     recStore(i + 1);
     s->xSaved = 0;
@@ -316,7 +353,7 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
   s->xChunk = chunk;
   s->xShift = k;
   s->xCount = (len + chunk - 1) >> k;
-  s->xAddr = dataAddr(i);
+  s->xAddr = sb_data_addr(i);
   p[1] = 0;
   sb_wr16(p + 2, resume);
   s->rlen = SB_BEGIN_REPLY_SIZE;
@@ -324,7 +361,7 @@ static uint8_t __attribute__((noinline)) onBegin(uint8_t *p) {
 }
 
 // Returns 0 when the chunk must wait for the page buffer (the frame stays held).
-static uint8_t onData(Print *out) {
+extern "C" uint8_t sb_on_data(Print *out) {
   sb_state *s = SBH();
   uint8_t *f = sb_f, st = SB_ST_OK;
   SB_HIDE(f);
@@ -344,14 +381,14 @@ static uint8_t onData(Print *out) {
 #if SB_DIRECT
         // Straight from the frame buffer: about 3.3 ms of TWI for 128 bytes, during which the
         // serial ring takes what arrives. Busy only if the host sent before our last ACK: held.
-        uint8_t e = eeAt(s->xAddr + off, f + SB_FRAME_HEADER + 2, dlen, OP_WRITE);
+        uint8_t e = sb_ee_at(s->xAddr + off, f + SB_FRAME_HEADER + 2, dlen, OP_WRITE);
         if (e == IO_BUSY) return 0;
         s->pbLen = !e; // 0: given up, the host resends the chunk
         if (!e) sb_ack_mark(n);
-        s->pbMode = progressNow() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
+        s->pbMode = sb_progress() >= s->xSaved + PERSIST_BYTES ? PB_PERSIST : PB_ACK;
         s->pbSeq = f[3];
         s->pbOut = out;
-        pump(OP_WRITE); // the ACK goes once the write cycle is over
+        sb_pump(OP_WRITE); // the ACK goes once the write cycle is over
         return 1;
 #else
         memcpy(sb_pb, f + SB_FRAME_HEADER + 2, dlen);
@@ -361,38 +398,38 @@ static uint8_t onData(Print *out) {
         s->pbAddr = s->xAddr + off;
         s->pbSeq = f[3];
         s->pbOut = out;
-        pump(OP_WRITE); // acknowledged as soon as the EEPROM has the bytes
+        sb_pump(OP_WRITE); // acknowledged as soon as the EEPROM has the bytes
         return 1;
 #endif
       }
     }
   }
-  sendAck(out, f, f[3], st);
+  sb_send_ack(out, f, f[3], st);
   sb_fn = 0; // the reply overwrote what followed the request
   return 1;
 }
 
-static uint8_t onEnd(uint8_t *p) {
+extern "C" uint8_t sb_on_end(uint8_t *p) {
   sb_state *s = SB();
   uint8_t i = p[0];
   // END again after it was taken (its reply lost) finds no transfer: NOT_RECEIVING, nothing
   // rewritten; the host then reads the slot record, STAGED or BAD (WIRE.md).
   if (s->xSlot != i) return SB_ST_NOT_RECEIVING;
   if (s->cum < s->xCount) return SB_ST_BAD_RANGE; // chunks still missing
-  if (s->xSaved < s->xLen) persist();             // first, so a cut during the CRC resumes at the end
+  if (s->xSaved < s->xLen) sb_persist();             // first, so a cut during the CRC resumes at the end
   s->xSlot = SB_NO_SLOT;
   p[1] = p[2] = p[3] = 0;
   s->rlen = SB_END_REPLY_SIZE;
-  return finish(i, s->xLen);
+  return sb_finish(i, s->xLen);
 }
 
-static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {
+extern "C" uint8_t __attribute__((noinline)) sb_activate(uint8_t i, uint8_t mode) {
   sb_state *s = SBH();
   PB(q);
-  uint8_t e = checkSlot(i);
+  uint8_t e = sb_check_slot(i);
   if (e) return e;
   if (mode > SB_ACT_TRIAL) return SB_ST_BAD_FRAME;
-  if (bootLoad() == SB_BOOT_TRIAL) {
+  if (sb_boot_load() == SB_BOOT_TRIAL) {
     // A retried TRIAL that already booted is done; anything else waits for CONFIRM or revert.
     return q[SB_BOOT_RECORD_OFF_SLOT] == i && mode == SB_ACT_TRIAL ? SB_ST_OK : SB_ST_BUSY;
   }
@@ -415,7 +452,7 @@ static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {
       if (spare == SB_NO_SLOT) return SB_ST_NO_BACKUP_ROOM;
       backup = spare;
       // A header for our own flash, as the host would make it (build id = payload CRC).
-      slotInit(spare, SB_SLOT_RECEIVING);
+      sb_slot_init(spare, SB_SLOT_RECEIVING);
       sb_wr32(h, SB_IMAGE_MAGIC);
       h[SB_IMAGE_HEADER_OFF_FORMAT] = SB_IMAGE_FORMAT;
       h[SB_IMAGE_HEADER_OFF_HEADER_SIZE] = SB_IMAGE_HEADER_SIZE;
@@ -429,22 +466,22 @@ static uint8_t __attribute__((noinline)) activate(uint8_t i, uint8_t mode) {
       sb_wr32(h + SB_IMAGE_HEADER_OFF_BUILD_ID, s->appCrc);
       sb_crc_ok(h, SB_IMAGE_HEADER_OFF_HEADER_CRC, 1);
       recStore(spare + 1);
-      blocks(dataAddr(spare), s->appLen, EE_COPY);
+      blocks(sb_data_addr(spare), s->appLen, EE_COPY);
       // our own flash must read back right from the EEPROM
-      if (finish(spare, s->appLen)) return SB_ST_EEPROM_ERROR;
+      if (sb_finish(spare, s->appLen)) return SB_ST_EEPROM_ERROR;
     }
   }
-  bootSet(SB_BOOT_PENDING, mode == SB_ACT_TRIAL ? SB_BOOTF_TRIAL : 0, i, backup, SB_RESULT_NONE);
+  sb_boot_set(SB_BOOT_PENDING, mode == SB_ACT_TRIAL ? SB_BOOTF_TRIAL : 0, i, backup, SB_RESULT_NONE);
   recStore(0);
   s->reboot = mode != SB_ACT_NEXT_RESET;
   return SB_ST_OK;
 }
 
-static uint8_t __attribute__((noinline)) confirm(void) {
+extern "C" uint8_t __attribute__((noinline)) sb_confirm(void) {
   PB(q);
-  uint8_t st = bootLoad();
+  uint8_t st = sb_boot_load();
   if (st == SB_BOOT_TRIAL) {
-    bootSet(SB_BOOT_IDLE, 0, q[SB_BOOT_RECORD_OFF_SLOT], SB_NO_SLOT, SB_RESULT_CONFIRMED);
+    sb_boot_set(SB_BOOT_IDLE, 0, q[SB_BOOT_RECORD_OFF_SLOT], SB_NO_SLOT, SB_RESULT_CONFIRMED);
     recStore(0);
     if (!sb_err) {
       MCUSR &= ~_BV(WDRF); // while WDRF is set the watchdog cannot be turned off
@@ -458,7 +495,7 @@ static uint8_t __attribute__((noinline)) confirm(void) {
 
 // A superblock (28 bytes at p) this node can use: its CRC, our chip, 1..FS_MAX_SLOTS slots.
 // Then its layout goes into the state. The host plans layouts (protocol/ts/fs.ts planLayout).
-static uint8_t useLayout(uint8_t *p) {
+extern "C" uint8_t sb_use_layout(uint8_t *p) {
   sb_state *s = SB();
   uint8_t n = p[SB_SUPERBLOCK_OFF_SLOT_COUNT];
   if (!sb_crc_ok(p, SB_SUPERBLOCK_OFF_CRC, 0) || sb_rd32(p + SB_SUPERBLOCK_OFF_CHIP_SIZE) != s->chip ||
@@ -473,19 +510,19 @@ static uint8_t useLayout(uint8_t *p) {
 // FORMAT with the host's superblock: it goes invalid first and valid last, so a cut in
 // between reads as "not formatted". Each record gets a fresh version the usual way (the other
 // copy may hold old data: it loses on seq). Blocks for (slots + 3) write cycles, 30-80 ms.
-static uint8_t __attribute__((noinline)) format(uint8_t *p) {
+extern "C" uint8_t __attribute__((noinline)) sb_format(uint8_t *p) {
   sb_state *s = SB();
   PB(q);
   s->slots = 0;
-  if (!useLayout(p)) return SB_ST_BAD_FRAME;
+  if (!sb_use_layout(p)) return SB_ST_BAD_FRAME;
   s->xSlot = SB_NO_SLOT;
   memset(q, 0, 4);
   ee(0, q, 4, OP_WAIT);
-  bootSet(SB_BOOT_IDLE, 0, SB_NO_SLOT, SB_NO_SLOT, SB_RESULT_NONE);
+  sb_boot_set(SB_BOOT_IDLE, 0, SB_NO_SLOT, SB_NO_SLOT, SB_RESULT_NONE);
   q[SB_BOOT_RECORD_OFF_CURRENT] = SB_NO_SLOT;
   recStore(0);
   for (uint8_t i = 0; i < s->slots; i++) {
-    slotInit(i, SB_SLOT_EMPTY);
+    sb_slot_init(i, SB_SLOT_EMPTY);
     recStore(i + 1);
   }
   ee(0, p, SB_SUPERBLOCK_SIZE, OP_WAIT);
@@ -519,20 +556,20 @@ static const uint8_t REQ[] PROGMEM = {
 // (Arduino's choice but for 57600 at 16 MHz) and twice that without; reading only the low byte
 // and assuming U2X errs towards 1, which is always safe.
 #define SLOW_UBRR ((uint8_t)(F_CPU * 60e-6 / 80 - 1))
-static uint8_t window(void) {
+extern "C" uint8_t sb_window(void) {
   return UBRR0L >= SLOW_UBRR ? 2 : 1;
 }
 #else
-#define window() SB_WINDOW
+#define sb_window() SB_WINDOW
 #endif
 
-static uint8_t handle(uint8_t type, uint8_t *p) {
+extern "C" uint8_t sb_handle(uint8_t type, uint8_t *p) {
   sb_state *s = SB();
   PB(q);
   uint8_t i = p[0];
   switch (type) {
   case SB_MSG_INFO: {
-    uint8_t st = bootLoad();
+    uint8_t st = sb_boot_load();
     memset(p, 0, SB_INFO_REPLY_SIZE);
     p[SB_INFO_REPLY_OFF_PROTOCOL] = SB_PROTOCOL_VERSION;
     p[SB_INFO_REPLY_OFF_SIGNATURE] = SIGNATURE_0;
@@ -541,13 +578,13 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     p[SB_INFO_REPLY_OFF_BOOT_STATE] = st;
     sb_wr16(p + SB_INFO_REPLY_OFF_BL_VERSION, pgm_read_word(SB_BL_VERSION_ADDR));
     p[SB_INFO_REPLY_OFF_FLASH_SIZE + 1] = 0x80; // 32 KiB
-    sb_wr16(p + SB_INFO_REPLY_OFF_APP_MAX, appMax());
+    sb_wr16(p + SB_INFO_REPLY_OFF_APP_MAX, sb_app_max());
     memcpy(p + SB_INFO_REPLY_OFF_CHIP_SIZE, &s->chip, 3);
     p[SB_INFO_REPLY_OFF_PAGE_SIZE] = s->page;
     p[SB_INFO_REPLY_OFF_SLOT_COUNT] = s->slots;
     p[SB_INFO_REPLY_OFF_CURRENT] = q[SB_BOOT_RECORD_OFF_CURRENT];
     p[SB_INFO_REPLY_OFF_MAX_CHUNK] = SB_MAX_CHUNK;
-    p[SB_INFO_REPLY_OFF_WINDOW] = window();
+    p[SB_INFO_REPLY_OFF_WINDOW] = sb_window();
     p[SB_INFO_REPLY_OFF_RESULT] = q[SB_BOOT_RECORD_OFF_RESULT];
     memcpy(p + SB_INFO_REPLY_OFF_APP_VERSION, &s->appVersion, 8);
     s->rlen = SB_INFO_REPLY_SIZE;
@@ -563,18 +600,18 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     break;
   }
   case SB_MSG_BEGIN:
-    return onBegin(p);
+    return sb_on_begin(p);
   case SB_MSG_END:
-    return onEnd(p);
+    return sb_on_end(p);
   case SB_MSG_ACTIVATE:
-    return activate(i, p[1]);
+    return sb_activate(i, p[1]);
   case SB_MSG_CONFIRM:
-    return confirm();
+    return sb_confirm();
   case SB_MSG_ERASE:
-    if (roleOf(i) & IN_USE) return SB_ST_SLOT_IN_USE;
+    if (sb_role_of(i) & IN_USE) return SB_ST_SLOT_IN_USE;
     if (s->xSlot == i) s->xSlot = SB_NO_SLOT;
     if (recLoad(i + 1) != SB_SLOT_EMPTY) {
-      slotInit(i, SB_SLOT_EMPTY);
+      sb_slot_init(i, SB_SLOT_EMPTY);
       recStore(i + 1);
     }
     break;
@@ -586,49 +623,49 @@ static uint8_t handle(uint8_t type, uint8_t *p) {
     // (WIRE.md), a read across it is refused.
     uint16_t lo = a;
     if (p[3] || (uint8_t)(n - 1) >= SB_MAX_CHUNK || a + n > s->chip || (uint16_t)(lo + n - 1) < lo) return SB_ST_BAD_RANGE;
-    eeAt(a, p + 1, n, OP_READ);
+    sb_ee_at(a, p + 1, n, OP_READ);
     s->rlen = 1 + n;
     break;
   }
   case SB_MSG_REBOOT:
-    if (s->xSlot != SB_NO_SLOT) persist(); // the resume after the reset loses nothing
+    if (s->xSlot != SB_NO_SLOT) sb_persist(); // the resume after the reset loses nothing
     s->reboot = 1;
     break;
   case SB_MSG_FORMAT:
-    return format(p);
+    return sb_format(p);
   }
   return SB_ST_OK;
 }
 
 // Returns 0 when the frame in sb_f must stay held.
-static uint8_t dispatch(Print *out) {
+extern "C" uint8_t sb_dispatch(Print *out) {
   sb_state *s = SB();
   uint8_t *f = sb_f;
   SB_HIDE(f);
   uint8_t *p = f + SB_FRAME_HEADER, type = f[2], t = type - 1;
   if (type & SB_REPLY_BIT) return 1; // a reply (an echo on a shared link): not for us
-  if (type == SB_MSG_DATA) return onData(out);
-  drain();
+  if (type == SB_MSG_DATA) return sb_on_data(out);
+  sb_drain();
   sb_err = s->reboot = 0;
   s->rlen = 1;
   uint8_t st = SB_ST_UNKNOWN_TYPE;
   if (t < sizeof REQ) {
     uint8_t want = pgm_read_byte(REQ + t);
-    st = f[1] != (want & ~SLOTARG) ? SB_ST_BAD_FRAME : want & SLOTARG ? checkSlot(p[0]) : SB_ST_OK;
-    if (!st) st = handle(type, p);
+    st = f[1] != (want & ~SLOTARG) ? SB_ST_BAD_FRAME : want & SLOTARG ? sb_check_slot(p[0]) : SB_ST_OK;
+    if (!st) st = sb_handle(type, p);
   }
   if (sb_err) st = SB_ST_EEPROM_ERROR, s->rlen = 1, s->reboot = 0;
   p[0] = st;
-  send(out, f, type, f[3], s->rlen);
+  sb_send(out, f, type, f[3], s->rlen);
   sb_fn = 0; // the reply overwrote what followed the request
-  if (s->reboot) doReboot(out);
+  if (s->reboot) sb_reboot(out);
   return 1;
 }
 
-static void __attribute__((noinline)) run(Print *out) {
+extern "C" void __attribute__((noinline)) sb_run(Print *out) {
   sb_state *s = SB();
   do {
-    if (!dispatch(out)) {
+    if (!sb_dispatch(out)) {
       s->held = 1;
       s->heldOut = out;
       return;
@@ -637,10 +674,10 @@ static void __attribute__((noinline)) run(Print *out) {
   s->held = 0;
 }
 
-static void service(void) {
+extern "C" void sb_service(void) {
   sb_state *s = SBH();
-  pump(OP_WRITE);
-  if (s->held) run(s->heldOut);
+  sb_pump(OP_WRITE);
+  if (s->held) sb_run(s->heldOut);
 }
 
 // ---- The sketch's side.
@@ -658,11 +695,11 @@ bool StageBoot::begin(uint32_t appVersion) {
   s->appLen = (uint16_t)__data_load_end;
   ee(0, sb_f, SB_SUPERBLOCK_SIZE, OP_READ);
   if (sb_err) return false;
-  useLayout(sb_f); // else NOT_FORMATTED (blank, cut short, another chip) until the host's FORMAT
+  sb_use_layout(sb_f); // else NOT_FORMATTED (blank, cut short, another chip) until the host's FORMAT
 
   // A watchdog left running by our own REBOOT/ACTIVATE (WDRF keeps it on after the reset)
   // would reset the sketch forever; only a trial keeps it, as the bootloader armed it.
-  if (bootLoad() != SB_BOOT_TRIAL) {
+  if (sb_boot_load() != SB_BOOT_TRIAL) {
     MCUSR &= ~_BV(WDRF);
     wdt_disable();
   }
@@ -680,55 +717,55 @@ bool StageBoot::begin(uint32_t appVersion) {
 
 void StageBoot::poll(Stream &link) {
   sb_state *s = SBH();
-  service();
+  sb_service();
   while (!s->held) {
     int c = link.read();
     uint8_t now = *(volatile uint8_t *)&timer0_millis;
     if (c < 0) {
-      if ((uint8_t)(now - s->lastRx) > IDLE_MS && sb_idle()) run(&link);
+      if ((uint8_t)(now - s->lastRx) > IDLE_MS && sb_idle()) sb_run(&link);
       break;
     }
     s->lastRx = now;
-    if (sb_push(c)) run(&link);
+    if (sb_push(c)) sb_run(&link);
   }
 }
 
 void StageBoot::poll() {
-  service();
+  sb_service();
 }
 
 bool StageBoot::handleFrame(const uint8_t *frame, uint8_t len, Print &reply) {
   sb_state *s = SB();
-  service();
+  sb_service();
   if (s->held) return false;
   while (len--)
-    if (sb_push(*frame++)) run(&reply);
+    if (sb_push(*frame++)) sb_run(&reply);
   // A packet is a whole frame: nothing of it may wait for the next packet.
   while (sb_fn && !s->held)
-    if (sb_idle()) run(&reply);
+    if (sb_idle()) sb_run(&reply);
   return true;
 }
 
 bool StageBoot::confirm() {
   sb_state *s = SB();
-  drain();
+  sb_drain();
   sb_err = 0;
-  uint8_t st = ::confirm();
+  uint8_t st = sb_confirm();
   return !sb_err && st == SB_ST_OK;
 }
 
 bool StageBoot::inTrial() {
-  drain();
-  return bootLoad() == SB_BOOT_TRIAL;
+  sb_drain();
+  return sb_boot_load() == SB_BOOT_TRIAL;
 }
 
 uint8_t StageBoot::activate(uint8_t slot, Mode mode) {
   sb_state *s = SB();
-  drain();
+  sb_drain();
   sb_err = s->reboot = 0;
-  uint8_t st = ::activate(slot, mode);
+  uint8_t st = sb_activate(slot, mode);
   if (sb_err) return SB_ST_EEPROM_ERROR;
-  if (s->reboot) doReboot(0);
+  if (s->reboot) sb_reboot(0);
   return st;
 }
 
@@ -746,7 +783,7 @@ uint8_t StageBoot::slotCount() {
 
 uint8_t StageBoot::slotState(uint8_t slot, sb_image_header *hdr) {
   if (slot >= SB()->slots) return 0;
-  drain();
+  sb_drain();
   uint8_t st = recLoad(slot + 1);
   if (hdr) memcpy(hdr, sb_pb + SB_SLOT_RECORD_OFF_HEADER, SB_IMAGE_HEADER_SIZE);
   return st ? st : SB_SLOT_EMPTY;

@@ -60,8 +60,9 @@ typedef struct {
   uint16_t appLen;
 } sb_state;
 
-static sb_state sb_S;
 #ifdef __AVR__
+extern "C" sb_state sb_S; // shared with the assembly (offsets: sb_state.h)
+sb_state sb_S;
 // Shared with the assembly (sb_crc.S), hence not static.
 extern "C" uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 extern "C" uint32_t sb_crc;
@@ -70,6 +71,7 @@ uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 uint32_t sb_crc;
 uint16_t sb_rseq;
 #else
+static sb_state sb_S;
 static uint8_t sb_f[SB_FRAME_BUF], sb_fn, sb_newest;
 static uint32_t sb_crc;
 static uint16_t sb_rseq;

@@ -2,27 +2,31 @@
 #ifndef STAGEBOOT_PROTOCOL_H
 #define STAGEBOOT_PROTOCOL_H
 
+#ifdef __ASSEMBLER__
+#define SB_UL(v) v
+#else
 #include <stdint.h>
-
+#define SB_UL(v) v##UL
 #ifdef __cplusplus
 #define SB_STATIC_ASSERT(c, m) static_assert(c, m)
 #else
 #define SB_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
 #endif
 
 /* ---- constants ---- */
 /* Version of the frame protocol; INFO reports it. */
 #define SB_PROTOCOL_VERSION 1
 /* Image header magic: the bytes "SBIM" in file order. */
-#define SB_IMAGE_MAGIC 0x4D494253UL
+#define SB_IMAGE_MAGIC SB_UL(0x4D494253)
 /* Image header format version. */
 #define SB_IMAGE_FORMAT 1
 /* Superblock magic: the bytes "SBFS" in EEPROM order. */
-#define SB_FS_MAGIC 0x53464253UL
+#define SB_FS_MAGIC SB_UL(0x53464253)
 /* EEPROM layout version. */
 #define SB_FS_LAYOUT 1
 /* Default distance between metadata records: one record per page on chips with pages up to 128 B, so a torn page write can only hit one copy. */
-#define SB_FS_REC_PITCH 0x80UL
+#define SB_FS_REC_PITCH SB_UL(0x80)
 /* Boot record copy A sits at 1 x pitch. */
 #define SB_FS_BOOT_REC_A 1
 /* Boot record copy B sits at 2 x pitch. */
@@ -32,25 +36,25 @@
 /* Most slots a layout may have. */
 #define SB_FS_MAX_SLOTS 8
 /* Slot number meaning "none". */
-#define SB_NO_SLOT 0xFFUL
+#define SB_NO_SLOT SB_UL(0xFF)
 /* First byte of every frame. */
-#define SB_FRAME_SOF 0x7EUL
+#define SB_FRAME_SOF SB_UL(0x7E)
 /* SOF, length, type, sequence. */
 #define SB_FRAME_HEADER 4
 /* Header plus the CRC-16 trailer. */
 #define SB_FRAME_OVERHEAD 6
 /* Largest payload a frame may carry. */
-#define SB_FRAME_MAX_PAYLOAD 0xFAUL
+#define SB_FRAME_MAX_PAYLOAD SB_UL(0xFA)
 /* A reply carries the request type with this bit set. */
-#define SB_REPLY_BIT 0x80UL
+#define SB_REPLY_BIT SB_UL(0x80)
 /* Smallest chunk a node must accept. */
-#define SB_CHUNK_MIN 0x10UL
+#define SB_CHUNK_MIN SB_UL(0x10)
 /* Chunks past the cumulative ack covered by the selective-ack bitmap. */
-#define SB_ACK_WINDOW 0x10UL
+#define SB_ACK_WINDOW SB_UL(0x10)
 /* Boot section the stageboot bootloader occupies on the ATmega328P (BOOTSZ = 512 words): applications end below it. */
-#define SB_BL_SECTION_BYTES 0x400UL
+#define SB_BL_SECTION_BYTES SB_UL(0x400)
 /* Flash word holding the bootloader version (major<<8 | minor), as Optiboot does. */
-#define SB_BL_VERSION_ADDR 0x7FFEUL
+#define SB_BL_VERSION_ADDR SB_UL(0x7FFE)
 /* Watchdog period armed for a trial boot: the app must confirm (or feed the dog) within it. */
 #define SB_TRIAL_WDT_SECONDS 8
 /* Verify failures after which the bootloader gives up on an install. */
@@ -130,6 +134,7 @@
 #define SB_MSG_FORMAT 0x0C /* Write the host's superblock and empty records. */
 
 /* ImageHeader: Starts every image: in a file, in a BEGIN request and in a slot record. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t magic; /* IMAGE_MAGIC. */
   uint8_t format; /* IMAGE_FORMAT. */
@@ -144,6 +149,8 @@ typedef struct __attribute__((packed)) {
   uint32_t buildId; /* Identifies the build; the host derives it from the payload unless given. */
   uint32_t headerCrc; /* CRC-32 of all bytes before this field. */
 } sb_image_header;
+SB_STATIC_ASSERT(sizeof(sb_image_header) == 36, "sb_image_header layout");
+#endif
 #define SB_IMAGE_HEADER_SIZE 36
 #define SB_IMAGE_HEADER_OFF_MAGIC 0
 #define SB_IMAGE_HEADER_OFF_FORMAT 4
@@ -157,9 +164,9 @@ typedef struct __attribute__((packed)) {
 #define SB_IMAGE_HEADER_OFF_APP_VERSION 24
 #define SB_IMAGE_HEADER_OFF_BUILD_ID 28
 #define SB_IMAGE_HEADER_OFF_HEADER_CRC 32
-SB_STATIC_ASSERT(sizeof(sb_image_header) == 36, "sb_image_header layout");
 
 /* Superblock: EEPROM address 0: describes the chip and the slots. Written once, when formatting. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t magic; /* FS_MAGIC. */
   uint8_t layout; /* FS_LAYOUT. */
@@ -172,6 +179,8 @@ typedef struct __attribute__((packed)) {
   uint32_t slotSize; /* Bytes per slot data area (multiple of the page size). */
   uint32_t crc; /* CRC-32 of all bytes before this field. */
 } sb_superblock;
+SB_STATIC_ASSERT(sizeof(sb_superblock) == 28, "sb_superblock layout");
+#endif
 #define SB_SUPERBLOCK_SIZE 28
 #define SB_SUPERBLOCK_OFF_MAGIC 0
 #define SB_SUPERBLOCK_OFF_LAYOUT 4
@@ -183,9 +192,9 @@ typedef struct __attribute__((packed)) {
 #define SB_SUPERBLOCK_OFF_DATA_START 16
 #define SB_SUPERBLOCK_OFF_SLOT_SIZE 20
 #define SB_SUPERBLOCK_OFF_CRC 24
-SB_STATIC_ASSERT(sizeof(sb_superblock) == 28, "sb_superblock layout");
 
 /* BootRecord: Tells the bootloader what to do at reset. Two copies (FS_BOOT_REC_A/B); the valid one with the newer seq wins; a write goes to the other copy. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint16_t seq; /* Sequence number; newer means (int16)(a - b) > 0. */
   uint8_t state; /* BootState. */
@@ -198,6 +207,8 @@ typedef struct __attribute__((packed)) {
   uint8_t reserved[3]; /* Zero. */
   uint32_t crc; /* CRC-32 of all bytes before this field. */
 } sb_boot_record;
+SB_STATIC_ASSERT(sizeof(sb_boot_record) == 16, "sb_boot_record layout");
+#endif
 #define SB_BOOT_RECORD_SIZE 16
 #define SB_BOOT_RECORD_OFF_SEQ 0
 #define SB_BOOT_RECORD_OFF_STATE 2
@@ -209,9 +220,9 @@ typedef struct __attribute__((packed)) {
 #define SB_BOOT_RECORD_OFF_ATTEMPTS 8
 #define SB_BOOT_RECORD_OFF_RESERVED 9
 #define SB_BOOT_RECORD_OFF_CRC 12
-SB_STATIC_ASSERT(sizeof(sb_boot_record) == 16, "sb_boot_record layout");
 
 /* SlotRecord: Describes one slot. Two copies per slot; same rule as the boot record. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint16_t seq; /* Sequence number. */
   uint8_t state; /* SlotState. */
@@ -222,6 +233,8 @@ typedef struct __attribute__((packed)) {
   sb_image_header header; /* The image this slot holds or receives. */
   uint32_t crc; /* CRC-32 of all bytes before this field. */
 } sb_slot_record;
+SB_STATIC_ASSERT(sizeof(sb_slot_record) == 56, "sb_slot_record layout");
+#endif
 #define SB_SLOT_RECORD_SIZE 56
 #define SB_SLOT_RECORD_OFF_SEQ 0
 #define SB_SLOT_RECORD_OFF_STATE 2
@@ -231,17 +244,19 @@ typedef struct __attribute__((packed)) {
 #define SB_SLOT_RECORD_OFF_PROGRESS 12
 #define SB_SLOT_RECORD_OFF_HEADER 16
 #define SB_SLOT_RECORD_OFF_CRC 52
-SB_STATIC_ASSERT(sizeof(sb_slot_record) == 56, "sb_slot_record layout");
 
 /* StatusReply: Reply carrying only a status. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
 } sb_status_reply;
+SB_STATIC_ASSERT(sizeof(sb_status_reply) == 1, "sb_status_reply layout");
+#endif
 #define SB_STATUS_REPLY_SIZE 1
 #define SB_STATUS_REPLY_OFF_STATUS 0
-SB_STATIC_ASSERT(sizeof(sb_status_reply) == 1, "sb_status_reply layout");
 
 /* InfoReply: Who the node is. The first exchange of every session. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   uint8_t protocol; /* PROTOCOL_VERSION. */
@@ -260,6 +275,8 @@ typedef struct __attribute__((packed)) {
   uint32_t appVersion; /* Running application's version (from its header when installed from a slot; else as compiled in). */
   uint32_t appCrc; /* CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
 } sb_info_reply;
+SB_STATIC_ASSERT(sizeof(sb_info_reply) == 36, "sb_info_reply layout");
+#endif
 #define SB_INFO_REPLY_SIZE 36
 #define SB_INFO_REPLY_OFF_STATUS 0
 #define SB_INFO_REPLY_OFF_PROTOCOL 1
@@ -277,134 +294,157 @@ typedef struct __attribute__((packed)) {
 #define SB_INFO_REPLY_OFF_RESULT 27
 #define SB_INFO_REPLY_OFF_APP_VERSION 28
 #define SB_INFO_REPLY_OFF_APP_CRC 32
-SB_STATIC_ASSERT(sizeof(sb_info_reply) == 36, "sb_info_reply layout");
 
 /* SlotQuery: SLOT request. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
 } sb_slot_query;
+SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
+#endif
 #define SB_SLOT_QUERY_SIZE 1
 #define SB_SLOT_QUERY_OFF_SLOT 0
-SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
 
 /* SlotReply: One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   sb_slot_record record; /* The newest valid slot record (all 0 when none). */
 } sb_slot_reply;
+SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 57, "sb_slot_reply layout");
+#endif
 #define SB_SLOT_REPLY_SIZE 57
 #define SB_SLOT_REPLY_OFF_STATUS 0
 #define SB_SLOT_REPLY_OFF_RECORD 1
-SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 57, "sb_slot_reply layout");
 
 /* BeginRequest: Start or resume a transfer into a slot. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
   uint8_t reserved; /* Zero. */
   uint16_t chunkSize; /* Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
   sb_image_header header; /* The image to receive. */
 } sb_begin_request;
+SB_STATIC_ASSERT(sizeof(sb_begin_request) == 40, "sb_begin_request layout");
+#endif
 #define SB_BEGIN_REQUEST_SIZE 40
 #define SB_BEGIN_REQUEST_OFF_SLOT 0
 #define SB_BEGIN_REQUEST_OFF_RESERVED 1
 #define SB_BEGIN_REQUEST_OFF_CHUNK_SIZE 2
 #define SB_BEGIN_REQUEST_OFF_HEADER 4
-SB_STATIC_ASSERT(sizeof(sb_begin_request) == 40, "sb_begin_request layout");
 
 /* BeginReply: Where the transfer resumes. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   uint8_t reserved; /* Zero. */
   uint16_t resumeChunk; /* First chunk the node still needs (0 unless the slot already holds part of this same image). */
 } sb_begin_reply;
+SB_STATIC_ASSERT(sizeof(sb_begin_reply) == 4, "sb_begin_reply layout");
+#endif
 #define SB_BEGIN_REPLY_SIZE 4
 #define SB_BEGIN_REPLY_OFF_STATUS 0
 #define SB_BEGIN_REPLY_OFF_RESERVED 1
 #define SB_BEGIN_REPLY_OFF_RESUME_CHUNK 2
-SB_STATIC_ASSERT(sizeof(sb_begin_reply) == 4, "sb_begin_reply layout");
 
 /* DataRequest: One chunk. Not answered one by one: the node sends ACK frames. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint16_t chunk; /* Chunk index. */
   uint8_t data[]; /* chunkSize bytes (fewer for the last chunk). */
 } sb_data_request;
+SB_STATIC_ASSERT(sizeof(sb_data_request) == 2, "sb_data_request layout");
+#endif
 #define SB_DATA_REQUEST_SIZE 2
 #define SB_DATA_REQUEST_OFF_CHUNK 0
 #define SB_DATA_REQUEST_OFF_DATA 2
-SB_STATIC_ASSERT(sizeof(sb_data_request) == 2, "sb_data_request layout");
 
 /* AckReply: Cumulative and selective acknowledgement (type DATA | REPLY_BIT). */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* OK, or why the node stopped accepting chunks. */
   uint8_t reserved; /* Zero. */
   uint16_t cumulative; /* Every chunk below this index is written. */
   uint16_t selective; /* Bit i set: chunk cumulative + 1 + i is written too. */
 } sb_ack_reply;
+SB_STATIC_ASSERT(sizeof(sb_ack_reply) == 6, "sb_ack_reply layout");
+#endif
 #define SB_ACK_REPLY_SIZE 6
 #define SB_ACK_REPLY_OFF_STATUS 0
 #define SB_ACK_REPLY_OFF_RESERVED 1
 #define SB_ACK_REPLY_OFF_CUMULATIVE 2
 #define SB_ACK_REPLY_OFF_SELECTIVE 4
-SB_STATIC_ASSERT(sizeof(sb_ack_reply) == 6, "sb_ack_reply layout");
 
 /* EndReply: Result of END: the node's own CRC-32 of the slot payload. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* OK or BAD_CRC. */
   uint8_t reserved[3]; /* Zero. */
   uint32_t crc; /* CRC-32 the node computed from the EEPROM. */
 } sb_end_reply;
+SB_STATIC_ASSERT(sizeof(sb_end_reply) == 8, "sb_end_reply layout");
+#endif
 #define SB_END_REPLY_SIZE 8
 #define SB_END_REPLY_OFF_STATUS 0
 #define SB_END_REPLY_OFF_RESERVED 1
 #define SB_END_REPLY_OFF_CRC 4
-SB_STATIC_ASSERT(sizeof(sb_end_reply) == 8, "sb_end_reply layout");
 
 /* ActivateRequest: Install a staged slot. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
   uint8_t mode; /* ActivateMode. */
 } sb_activate_request;
+SB_STATIC_ASSERT(sizeof(sb_activate_request) == 2, "sb_activate_request layout");
+#endif
 #define SB_ACTIVATE_REQUEST_SIZE 2
 #define SB_ACTIVATE_REQUEST_OFF_SLOT 0
 #define SB_ACTIVATE_REQUEST_OFF_MODE 1
-SB_STATIC_ASSERT(sizeof(sb_activate_request) == 2, "sb_activate_request layout");
 
 /* ReadRequest: Read raw EEPROM bytes. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t addr; /* EEPROM address. */
   uint8_t length; /* Bytes to read (<= maxChunk). */
 } sb_read_request;
+SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
+#endif
 #define SB_READ_REQUEST_SIZE 5
 #define SB_READ_REQUEST_OFF_ADDR 0
 #define SB_READ_REQUEST_OFF_LENGTH 4
-SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
 
 /* ReadReply: Raw EEPROM bytes. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   uint8_t data[]; /* The bytes read. */
 } sb_read_reply;
+SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
+#endif
 #define SB_READ_REPLY_SIZE 1
 #define SB_READ_REPLY_OFF_STATUS 0
 #define SB_READ_REPLY_OFF_DATA 1
-SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
 
 /* FormatRequest: Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   sb_superblock superblock; /* The superblock to write at address 0. */
 } sb_format_request;
+SB_STATIC_ASSERT(sizeof(sb_format_request) == 28, "sb_format_request layout");
+#endif
 #define SB_FORMAT_REQUEST_SIZE 28
 #define SB_FORMAT_REQUEST_OFF_SUPERBLOCK 0
-SB_STATIC_ASSERT(sizeof(sb_format_request) == 28, "sb_format_request layout");
 
 /* BootReply: The boot record as the node reads it. */
+#ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   sb_boot_record record; /* The newest valid boot record (all 0 when none). */
 } sb_boot_reply;
+SB_STATIC_ASSERT(sizeof(sb_boot_reply) == 17, "sb_boot_reply layout");
+#endif
 #define SB_BOOT_REPLY_SIZE 17
 #define SB_BOOT_REPLY_OFF_STATUS 0
 #define SB_BOOT_REPLY_OFF_RECORD 1
-SB_STATIC_ASSERT(sizeof(sb_boot_reply) == 17, "sb_boot_reply layout");
 
 #endif /* STAGEBOOT_PROTOCOL_H */

@@ -1,7 +1,7 @@
 // The generated C header must compile for the AVR (C and C++, as the bootloader and the
 // Arduino library use it) and lay every struct out exactly as the TypeScript side does.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { layouts } from '../../protocol/gen/layout.ts';
@@ -20,6 +20,18 @@ describe('generated C header', () => {
     const src = join(out, `include.${lang === 'c' ? 'c' : 'cpp'}`);
     writeFileSync(src, '#include "stageboot_protocol.h"\nint main(void) { return 0; }\n');
     execFileSync(cc, ['-mmcu=atmega328p', std, '-Wall', '-Werror', '-I', header, '-c', src, '-o', join(out, `include-${lang}.o`)]);
+  });
+
+  it('serves assembly sources: constants and offsets assemble, structs are left out', () => {
+    mkdirSync(out, { recursive: true });
+    const src = join(out, 'include.S');
+    // A wide constant (UL in C) and an offset must reach the assembler as plain numbers.
+    writeFileSync(src, '#include "stageboot_protocol.h"\n.byte lo8(SB_IMAGE_MAGIC), SB_SLOT_RECORD_OFF_HEADER\n');
+    const obj = join(out, 'include-asm.o');
+    execFileSync('avr-gcc', ['-mmcu=atmega328p', '-x', 'assembler-with-cpp', '-I', header, '-c', src, '-o', obj]);
+    const bin = join(out, 'include-asm.bin');
+    execFileSync('avr-objcopy', ['-O', 'binary', '-j', '.text', obj, bin]);
+    expect([...readFileSync(bin)]).toEqual([0x53, 16]);
   });
 
   it('lays out every struct and value as the TypeScript module does', () => {
