@@ -1,6 +1,6 @@
 // Shared pieces of the OTA end-to-end tests: a simulated ATmega328P with the real bootloader
 // and a real example sketch, the CLI run in-process against it, and ways to look inside.
-import { decodeSuperblock, slotDataAddr, type Superblock } from '../../protocol/ts/index.ts';
+import { decodeRecord, decodeSuperblock, layouts, pickRecord, recordAddrs, slotDataAddr, type BootRecord, type Superblock } from '../../protocol/ts/index.ts';
 import { OtaClient } from '../../host/src/ota/client.ts';
 import { missingFirmware, sketchHex, startSimNode, type RunningSimNode, type SimNodeSetup } from '../../host/src/ota/sim-node.ts';
 import { openPort } from '../../host/src/transport/open.ts';
@@ -29,8 +29,8 @@ export function node(o: Partial<SimNodeSetup> = {}): RunningSimNode {
 export { runCli as cli } from '../cli/run.ts';
 
 /** Opens the node's port as the CLI does, runs `fn` with a client, closes. */
-export async function withNode<R>(port: string, fn: (c: OtaClient, link: ByteLink) => Promise<R>, wrap: (l: ByteLink) => ByteLink = (l) => l): Promise<R> {
-  const raw = await openPort(port, { baudRate: 115200 });
+export async function withNode<R>(port: string, fn: (c: OtaClient, link: ByteLink) => Promise<R>, wrap: (l: ByteLink) => ByteLink = (l) => l, baudRate = 115200): Promise<R> {
+  const raw = await openPort(port, { baudRate });
   const link = wrap(raw);
   const c = new OtaClient(link);
   try {
@@ -66,6 +66,14 @@ export function superblock(sim: RunningSimNode): Superblock {
   const sb = decodeSuperblock(sim.node.eeprom!.memory.subarray(0, 64));
   if (!sb) throw new Error('the EEPROM is not formatted');
   return sb;
+}
+
+/** The newest valid boot record in the EEPROM, as the bootloader reads it (null if none). */
+export function bootRecord(sim: RunningSimNode): BootRecord | null {
+  const mem = sim.node.eeprom!.memory;
+  const size = layouts.BootRecord.size;
+  const [a, b] = recordAddrs(superblock(sim).recPitch, 'boot').map((at) => decodeRecord('BootRecord', mem.subarray(at, at + size)));
+  return pickRecord(a, b).record;
 }
 
 export function slotBytes(sim: RunningSimNode, slot: number, length: number): Uint8Array {
