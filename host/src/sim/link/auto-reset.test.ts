@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestFirmware, type TestFirmware } from '../../../../test/firmware/build.ts';
 import { SimNode } from '../node.ts';
 import { QuietSpellReset } from './auto-reset.ts';
-import { SimRunner } from './runner.ts';
 
 let fw: TestFirmware;
 beforeAll(() => {
@@ -51,19 +50,5 @@ describe('QuietSpellReset', () => {
     ar.hostBytes(SYNC);
     expect(ar.sessions).toBe(2);
     expect(externalResets(node)).toBe(2);
-  });
-});
-
-describe('SimRunner', () => {
-  it('never lets a paced node run ahead of the wall clock', async () => {
-    const { node } = optibootNode();
-    const runner = new SimRunner(node, { speed: 0.5 });
-    const t0 = performance.now();
-    runner.start();
-    await new Promise((r) => setTimeout(r, 200));
-    const wall = (performance.now() - t0) / 1000;
-    runner.stop();
-    expect(node.seconds).toBeGreaterThan(0);
-    expect(node.seconds).toBeLessThanOrEqual(wall * 0.5 + 0.002);
   });
 });

@@ -158,7 +158,8 @@ export class SimPortBinding implements BindingPortInterface {
 
   async write(buffer: Buffer): Promise<void> {
     if (!this.isOpen) throw new CanceledError('Port is not open');
-    this.node.uart.write(new Uint8Array(buffer));
+    const bytes = new Uint8Array(buffer);
+    this.runner.hostInput(() => this.node.uart.write(bytes));
   }
 
   async update(options: UpdateOptions): Promise<void> {

@@ -129,9 +129,10 @@ export class PtyLink {
     if (this.closed) return;
     this.bytesFromHost += chunk.length;
     const bytes = new Uint8Array(chunk);
-    if (this.autoReset) this.autoReset.hostBytes(bytes);
-    else this.node.uart.write(bytes);
-    this.runner.kick();
+    this.runner.hostInput(() => {
+      if (this.autoReset) this.autoReset.hostBytes(bytes);
+      else this.node.uart.write(bytes);
+    });
   }
 }
 

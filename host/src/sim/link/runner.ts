@@ -7,13 +7,13 @@
 //   answers at the very simulated instant the byte arrived (no slice-sized latency is invented).
 // - speed = k (finite): k simulated seconds per wall-clock second. Needed as soon as an outside
 //   program (avrdude, a terminal) is on the line, because its timeouts and the firmware's are
-//   measured in wall-clock time. If the machine cannot keep up, the debt is dropped rather than
-//   paid back in a burst, so the node never runs ahead of the wall clock.
+//   measured in wall-clock time. The node never runs ahead of the wall clock; while bytes flow
+//   the runner keeps it within a fraction of a byte time of it (see pace.ts), so bytes reach
+//   the host when they are due and host bytes enter the node when they arrive (hostInput).
+//   If the machine cannot keep up, the debt is dropped rather than paid back in a burst.
 
 import type { SimNode } from '../node.ts';
-
-/** Smallest stretch a paced runner simulates at once. */
-const MIN_PACED_SECONDS = 1e-3;
+import { Pace } from './pace.ts';
 
 export interface RunnerOptions {
   /** Simulated seconds per wall-clock second; Infinity (default) runs as fast as possible. */
@@ -22,23 +22,33 @@ export interface RunnerOptions {
   sliceSeconds?: number;
   /** How far behind the wall clock a paced node may fall before the debt is dropped; default 50 ms. */
   maxLagSeconds?: number;
+  /** Paced: wall-clock ms after the last byte during which the runner polls; default 50. */
+  busyWindowMs?: number;
+  /** Paced: wall-clock ms slept between polls while bytes flow; default 0.05 (~half a byte time). */
+  pollSleepMs?: number;
+  /** Wall clock in ms (injectable for tests); default performance.now(). */
+  nowMs?: () => number;
   /** Called if the simulation throws; the runner has stopped by then. */
   onError?: (err: unknown) => void;
 }
 
+/** Sub-millisecond sleeps: Node.js timers cannot wait less than about 1 ms. */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+}
+
 export class SimRunner {
-  speed: number;
   readonly sliceCycles: number;
-  private readonly maxLagSeconds: number;
+  private pace: Pace | null = null;
+  private speedValue: number;
+  private readonly opts: RunnerOptions;
   private readonly onError: ((err: unknown) => void) | undefined;
   private active = false;
   private timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
   private pendingImmediate = false;
-  private kicked = false;
   private byteArrived = false;
   private unsubscribe: (() => void) | null = null;
-  /** Wall-clock anchor of the paced mode: simulated seconds at wall time t0 (ms). */
-  private anchor = { wallMs: 0, simSeconds: 0 };
   private readonly sliceListeners: (() => void)[] = [];
   /** Wall time spent inside node.run, and simulated time covered: the achieved speed. */
   busyMs = 0;
@@ -48,9 +58,9 @@ export class SimRunner {
     readonly node: SimNode,
     opts: RunnerOptions = {},
   ) {
-    this.speed = opts.speed ?? Infinity;
+    this.opts = opts;
+    this.speedValue = opts.speed ?? Infinity;
     this.sliceCycles = Math.max(1, Math.round((opts.sliceSeconds ?? 5e-3) * node.clockHz));
-    this.maxLagSeconds = opts.maxLagSeconds ?? 0.05;
     this.onError = opts.onError;
   }
 
@@ -58,13 +68,18 @@ export class SimRunner {
     return this.active;
   }
 
+  get speed(): number {
+    return this.speedValue;
+  }
+
   start(): void {
     if (this.active) return;
     this.active = true;
     this.unsubscribe = this.node.uart.onData(() => {
       this.byteArrived = true;
+      this.pace?.traffic();
     });
-    this.reanchor();
+    this.setSpeed(this.speedValue);
     this.schedule(0);
   }
 
@@ -73,11 +88,27 @@ export class SimRunner {
     this.active = false;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    if (this.timer) {
-      clearImmediate(this.timer as NodeJS.Immediate);
-      clearTimeout(this.timer as NodeJS.Timeout);
+    this.cancelTimer();
+  }
+
+  /**
+   * Hand bytes from the host to the node: `deliver` runs once a paced node's clock has been
+   * brought up to the wall clock, so the bytes start at the simulated time they arrived (not at
+   * whatever instant the last slice ended), and the runner then resumes at once.
+   */
+  hostInput(deliver: () => void): void {
+    if (this.active && this.pace) {
+      try {
+        // Slices end at each byte sent to the host; the catch-up is bounded by maxLagSeconds.
+        const target = this.pace.target(this.node.seconds);
+        while (this.node.seconds < target && this.runTo(target));
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
     }
-    this.timer = null;
+    deliver();
+    this.kick();
   }
 
   /**
@@ -86,16 +117,25 @@ export class SimRunner {
    */
   kick(): void {
     if (!this.active) return;
-    this.kicked = true;
+    this.pace?.traffic();
     if (this.timer === null || this.pendingImmediate) return;
-    clearTimeout(this.timer as NodeJS.Timeout);
+    this.cancelTimer();
     this.schedule(0);
   }
 
   /** Change the pace; the simulated clock continues from where it is. */
   setSpeed(speed: number): void {
-    this.speed = speed;
-    this.reanchor();
+    this.speedValue = speed;
+    this.pace = Number.isFinite(speed)
+      ? new Pace({
+          speed,
+          maxLagSeconds: this.opts.maxLagSeconds ?? 0.05,
+          busyWindowMs: this.opts.busyWindowMs ?? 50,
+          pollSleepMs: this.opts.pollSleepMs ?? 0.05,
+          nowMs: this.opts.nowMs,
+        })
+      : null;
+    this.pace?.reanchor(this.node.seconds);
   }
 
   /** Called after every slice (for links that poll node state, e.g. a drain() waiting for the TX queue). */
@@ -107,13 +147,12 @@ export class SimRunner {
     };
   }
 
-  /** Simulated seconds the node should have reached now (paced mode). */
-  private targetSeconds(): number {
-    return this.anchor.simSeconds + ((performance.now() - this.anchor.wallMs) / 1000) * this.speed;
-  }
-
-  private reanchor(): void {
-    this.anchor = { wallMs: performance.now(), simSeconds: this.node.seconds };
+  private cancelTimer(): void {
+    // Each clear function only for its own kind: clearImmediate on a Timeout corrupts the
+    // immediate queue's bookkeeping.
+    if (this.timer && this.pendingImmediate) clearImmediate(this.timer as NodeJS.Immediate);
+    else if (this.timer) clearTimeout(this.timer as NodeJS.Timeout);
+    this.timer = null;
   }
 
   private schedule(delayMs: number): void {
@@ -128,31 +167,38 @@ export class SimRunner {
     try {
       this.schedule(this.step());
     } catch (err) {
-      this.stop();
-      if (this.onError) this.onError(err);
-      else throw err;
+      this.fail(err);
     }
   }
 
-  /** Runs one slice; returns how long to wait (ms) before the next one. */
+  private fail(err: unknown): void {
+    this.stop();
+    if (this.onError) this.onError(err);
+    else throw err;
+  }
+
+  /** Runs one slice; returns how long to wait (ms) before the next one (0: next event-loop turn). */
   private step(): number {
-    const node = this.node;
-    let budget = this.sliceCycles;
-    if (Number.isFinite(this.speed)) {
-      let behind = this.targetSeconds() - node.seconds;
-      if (behind > this.maxLagSeconds) {
-        // The machine could not keep up: forget the debt instead of bursting to catch up.
-        this.anchor = { wallMs: performance.now(), simSeconds: node.seconds + this.maxLagSeconds };
-        behind = this.maxLagSeconds;
-      }
-      // Chasing the wall clock in tiny slices would spin a core: wait until a whole
-      // millisecond of simulated time is due (timers have ~1 ms granularity anyway).
-      // After a kick, catch up to the wall clock exactly, however little that is.
-      const minimum = this.kicked ? 0 : MIN_PACED_SECONDS;
-      this.kicked = false;
-      if (behind <= minimum) return Math.max(1, Math.min(20, ((MIN_PACED_SECONDS - behind) / this.speed) * 1000));
-      budget = Math.min(budget, Math.ceil(behind * node.clockHz));
+    const pace = this.pace;
+    if (!pace) {
+      this.runTo(Infinity);
+      return 0;
     }
+    this.runTo(pace.target(this.node.seconds));
+    const wait = pace.wait(this.node.seconds, this.node.uart.queued > 0);
+    if (wait.kind === 'timer') return wait.ms;
+    sleepMs(wait.sleepMs);
+    return 0;
+  }
+
+  /**
+   * Run the node towards `targetSeconds`, at most one slice, ending early when a byte reaches
+   * the host. Returns whether it ran at all.
+   */
+  private runTo(targetSeconds: number): boolean {
+    const node = this.node;
+    const budget = Math.min(this.sliceCycles, Math.ceil((targetSeconds - node.seconds) * node.clockHz));
+    if (!(budget > 0)) return false;
     this.byteArrived = false;
     const t0 = performance.now();
     const c0 = node.cycles;
@@ -160,6 +206,6 @@ export class SimRunner {
     this.busyMs += performance.now() - t0;
     this.simulatedSeconds += (node.cycles - c0) / node.clockHz;
     for (const l of [...this.sliceListeners]) l();
-    return 0;
+    return true;
   }
 }
