@@ -5,6 +5,8 @@
 //   clears WDIE on the first time-out, the next one resets).
 // - Changing WDP or clearing WDE needs the timed sequence (WDCE|WDE, then the new value within
 //   4 cycles). WDE can be set and WDIE changed at any time.
+// - The counter runs from the last WDR (or from enabling); a new WDP does not restart it, the
+//   time-out comes when it reaches the new period (at once if it already has).
 // - WDRF in MCUSR forces WDE: after a watchdog reset the watchdog keeps running (16 ms) until
 //   firmware clears WDRF and then WDE. WDTON (fuse) forces system-reset mode.
 // - MCUSR flags are cleared by writing 0; writing 1 leaves them unchanged.
@@ -107,11 +109,17 @@ export class Watchdog {
     this.arm();
   }
 
+  /**
+   * (Re)schedule the time-out check for the current period. A WDTCSR write may shorten the
+   * period or restart the counter, so the pending check is replaced rather than kept: the
+   * counter runs on from the last WDR (or enable) and the time-out comes when it reaches the
+   * new period, at once if it is already past (a WDR only moves the deadline later, which
+   * check() handles by re-arming).
+   */
   private arm(): void {
-    if (this.enabled && !this.scheduled) {
-      this.scheduled = true;
-      this.cpu.addClockEvent(this.check, Math.max(1, this.counterStart + this.timeoutCycles - this.cpu.cycles));
-    }
+    if (this.scheduled) this.cpu.clearClockEvent(this.check);
+    this.scheduled = this.enabled;
+    if (this.enabled) this.cpu.addClockEvent(this.check, Math.max(1, this.counterStart + this.timeoutCycles - this.cpu.cycles));
   }
 
   private readonly check = (): void => {
