@@ -70,12 +70,16 @@ describe.each([16, 8] as Mhz[])('STK500 at %i MHz', (mhz) => {
     }
     expect([...node.flash.subarray(0, img.length)]).toEqual([...img]);
     t.take();
-    expect(stk.cmd([STK.LEAVE_PROGMODE])).toEqual(OK);
-    // LEAVE_PROGMODE sets the watchdog to 16 ms (WDE, WDP = 0). The simulated watchdog only
-    // notices a shortened period at the old (1 s) deadline, so allow for that.
+    const leave = stk.xfer([STK.LEAVE_PROGMODE, STK.EOP], 2);
+    expect(leave.reply).toEqual(OK);
+    // LEAVE_PROGMODE sets the watchdog to 16 ms (WDE, WDP = 0). The counter runs from the WDR
+    // at the last byte read (the EOP), so the reset comes 16 ms after it, not at the 1 s deadline.
     expect(node.cpu.data[WDTCSR] & 0x2f).toBe(0x08);
-    expect(runUntilApp(node, t.take, 1.2)).toBe(2);
-    expect(node.resets.at(-1)!.cause).toBe('watchdog');
+    expect(runUntilApp(node, t.take, 0.1)).toBe(2);
+    const reset = node.resets.at(-1)!;
+    expect(reset.cause).toBe('watchdog');
+    expect((reset.cycle - leave.sentTo) / node.clockHz).toBeGreaterThan(0.016 - 1e-4);
+    expect((reset.cycle - leave.sentTo) / node.clockHz).toBeLessThan(0.016 + 1e-4);
   });
 
   it('programs the pages across the NRWW boundary (0x7000) without losing a byte', () => {
