@@ -37,8 +37,9 @@ export function optibootBaseline(): Promise<OptibootBaseline> {
 /**
  * Load on the machine only ever adds time (pty round trips wait for the scheduler), so the best
  * of a few runs is the figure that describes the protocol rather than the machine's mood.
+ * Every upload compared with this baseline takes the best of as many runs.
  */
-const RUNS = Number(process.env.BENCH_OPTIBOOT_RUNS ?? 3);
+export const RUNS = Number(process.env.BENCH_OPTIBOOT_RUNS ?? 3);
 
 async function measure(): Promise<OptibootBaseline> {
   const fw = buildTestFirmware();

@@ -8,7 +8,7 @@ import { parseIhex } from '../../host/src/formats/ihex.ts';
 import { uploadThroughSim } from '../e2e/avrdude.ts';
 import { buildTestFirmware, repoRoot } from '../firmware/build.ts';
 import type { Figure } from './figure.ts';
-import { OPTIBOOT_TARGET, optibootBaseline } from './optiboot.ts';
+import { OPTIBOOT_TARGET, RUNS, optibootBaseline } from './optiboot.ts';
 
 export const title = 'stageboot bootloader serial upload vs Optiboot';
 
@@ -19,8 +19,14 @@ export async function figures(): Promise<Figure[]> {
   const fw = buildTestFirmware();
   const bytes = parseIhex(readFileSync(fw.big, 'utf8')).segments.reduce((n, s) => n + s.data.length, 0);
   const base = await optibootBaseline();
-  const r = await uploadThroughSim(BOOTLOADER, fw.big, bytes, base.baud);
-  const note = `${bytes.toLocaleString('en-US')} B sketch, ${base.baud} baud, avrdude 7.1 via pty`;
+  // The best of as many runs as the baseline: the same statistic on both sides of the ratio.
+  const r = { writeSeconds: Infinity, readSeconds: Infinity };
+  for (let i = 0; i < RUNS; i++) {
+    const u = await uploadThroughSim(BOOTLOADER, fw.big, bytes, base.baud);
+    r.writeSeconds = Math.min(r.writeSeconds, u.writeSeconds);
+    r.readSeconds = Math.min(r.readSeconds, u.readSeconds);
+  }
+  const note = `${bytes.toLocaleString('en-US')} B sketch, ${base.baud} baud, avrdude 7.1 via pty, best of ${RUNS}`;
   return [
     {
       id: 'serial-upload.write',
