@@ -47,7 +47,7 @@ export interface Message {
 }
 
 export const constants: Constant[] = [
-  { name: 'PROTOCOL_VERSION', value: 1, doc: 'Version of the frame protocol; INFO reports it.' },
+  { name: 'PROTOCOL_VERSION', value: 2, doc: 'Version of the frame protocol; INFO reports it.' },
   // Image format
   { name: 'IMAGE_MAGIC', value: 0x4d494253, doc: 'Image header magic: the bytes "SBIM" in file order.' },
   { name: 'IMAGE_FORMAT', value: 1, doc: 'Image header format version.' },
@@ -149,6 +149,7 @@ export const enums: Enum[] = [
       NOT_TRIAL: { value: 0x0e, doc: 'CONFIRM while no trial is running.' },
       BAD_RANGE: { value: 0x0f, doc: 'READ outside the EEPROM, or a chunk outside the image.' },
       NOT_FORMATTED: { value: 0x10, doc: 'The EEPROM holds no valid superblock.' },
+      STALE: { value: 0x11, doc: 'RECORD: the record changed since the host read it (its seq is not the one the request names); read it again.' },
     },
   },
   {
@@ -245,7 +246,8 @@ export const structs: Struct[] = [
       { name: 'window', type: 'u8', doc: 'DATA frames the host may have unacknowledged.' },
       { name: 'result', type: 'u8', doc: 'BootResult of the last activation.' },
       { name: 'appVersion', type: 'u32', doc: 'Running application\'s version (from its header when installed from a slot; else as compiled in).' },
-      { name: 'appCrc', type: 'u32', doc: 'CRC-32 of the running application\'s header-length bytes of flash (0 when unknown).' },
+      { name: 'appCrc', type: 'u32', doc: 'CRC-32 of the running application\'s appLen bytes of flash.' },
+      { name: 'appLen', type: 'u32', doc: 'Length of the running application (its .text + .data), the bytes BACKUP copies.' },
     ],
   },
   {
@@ -260,20 +262,14 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'BeginRequest', doc: 'Start or resume a transfer into a slot.',
+    name: 'BeginRequest', doc: 'Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet.',
     fields: [
       { name: 'slot', type: 'u8', doc: 'Slot number.' },
       { name: 'reserved', type: 'u8', doc: 'Zero.' },
       { name: 'chunkSize', type: 'u16', doc: 'Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME.' },
-      { name: 'header', type: 'bytes', struct: 'ImageHeader', doc: 'The image to receive.' },
-    ],
-  },
-  {
-    name: 'BeginReply', doc: 'Where the transfer resumes.',
-    fields: [
-      { name: 'status', type: 'u8', doc: 'Status.' },
-      { name: 'reserved', type: 'u8', doc: 'Zero.' },
-      { name: 'resumeChunk', type: 'u16', doc: 'First chunk the node still needs (0 unless the slot already holds part of this same image).' },
+      { name: 'length', type: 'u32', doc: 'Payload length (1 .. the slot size, else TOO_BIG).' },
+      { name: 'startChunk', type: 'u16', doc: 'First chunk the host will send (a resume: the slot record\'s progress / chunkSize); every chunk below it counts as written.' },
+      { name: 'reserved2', type: 'u16', doc: 'Zero.' },
     ],
   },
   {
@@ -293,18 +289,19 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'EndReply', doc: 'Result of END: the node\'s own CRC-32 of the slot payload.',
+    name: 'CrcRequest', doc: 'CRC-32 of the first `length` bytes of a slot\'s data area, read from the EEPROM.',
     fields: [
-      { name: 'status', type: 'u8', doc: 'OK or BAD_CRC.' },
+      { name: 'slot', type: 'u8', doc: 'Slot number.' },
       { name: 'reserved', type: 'u8[3]', doc: 'Zero.' },
-      { name: 'crc', type: 'u32', doc: 'CRC-32 the node computed from the EEPROM.' },
+      { name: 'length', type: 'u32', doc: 'Bytes from the start of the data area (1 .. the slot size).' },
     ],
   },
   {
-    name: 'ActivateRequest', doc: 'Install a staged slot.',
+    name: 'CrcReply', doc: 'The node\'s own CRC-32 of slot data, read from its EEPROM.',
     fields: [
-      { name: 'slot', type: 'u8', doc: 'Slot number.' },
-      { name: 'mode', type: 'u8', doc: 'ActivateMode.' },
+      { name: 'status', type: 'u8', doc: 'Status.' },
+      { name: 'reserved', type: 'u8[3]', doc: 'Zero.' },
+      { name: 'crc', type: 'u32', doc: 'CRC-32 the node computed from the EEPROM.' },
     ],
   },
   {
@@ -322,8 +319,18 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'FormatRequest', doc: 'Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME).',
-    fields: [{ name: 'superblock', type: 'bytes', struct: 'Superblock', doc: 'The superblock to write at address 0.' }],
+    name: 'RecordRequest', doc: 'Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md).',
+    fields: [
+      { name: 'which', type: 'u8', doc: '0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS).' },
+      { name: 'record', type: 'bytes', doc: 'The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored.' },
+    ],
+  },
+  {
+    name: 'WriteRequest', doc: 'Write raw EEPROM bytes within one page (the superblock, when formatting). A write that touches the superblock makes the node read its layout again.',
+    fields: [
+      { name: 'addr', type: 'u32', doc: 'EEPROM address.' },
+      { name: 'data', type: 'bytes', doc: '1 .. page size bytes, not crossing a page boundary (else BAD_RANGE).' },
+    ],
   },
   {
     name: 'BootReply', doc: 'The boot record as the node reads it.',
@@ -338,16 +345,16 @@ export const structs: Struct[] = [
 export const messages: Message[] = [
   { name: 'INFO', code: 0x01, doc: 'Who are you? Starts every session.', request: null, reply: 'InfoReply' },
   { name: 'SLOT', code: 0x02, doc: 'Read one slot record.', request: 'SlotQuery', reply: 'SlotReply' },
-  { name: 'BEGIN', code: 0x03, doc: 'Start or resume a transfer.', request: 'BeginRequest', reply: 'BeginReply' },
+  { name: 'BEGIN', code: 0x03, doc: 'Open a transfer into a slot.', request: 'BeginRequest', reply: 'StatusReply' },
   { name: 'DATA', code: 0x04, doc: 'One chunk; answered by ACK frames.', request: 'DataRequest', reply: 'AckReply' },
-  { name: 'END', code: 0x05, doc: 'All chunks sent: check the CRC from the EEPROM and mark STAGED.', request: 'SlotQuery', reply: 'EndReply' },
-  { name: 'ACTIVATE', code: 0x06, doc: 'Install a staged slot now, at the next reset, or for trial.', request: 'ActivateRequest', reply: 'StatusReply' },
-  { name: 'CONFIRM', code: 0x07, doc: 'Confirm the running trial image.', request: null, reply: 'StatusReply' },
-  { name: 'ERASE', code: 0x08, doc: 'Mark a slot EMPTY.', request: 'SlotQuery', reply: 'StatusReply' },
+  { name: 'CRC', code: 0x05, doc: 'CRC-32 of slot data from the EEPROM; ends a transfer into that slot.', request: 'CrcRequest', reply: 'CrcReply' },
+  { name: 'CONFIRM', code: 0x07, doc: 'Confirm the running trial image (and stop the watchdog).', request: null, reply: 'StatusReply' },
   { name: 'READ', code: 0x09, doc: 'Read raw EEPROM bytes.', request: 'ReadRequest', reply: 'ReadReply' },
   { name: 'REBOOT', code: 0x0a, doc: 'Reset through the watchdog after replying.', request: null, reply: 'StatusReply' },
   { name: 'BOOT', code: 0x0b, doc: 'Read the boot record.', request: null, reply: 'BootReply' },
-  { name: 'FORMAT', code: 0x0c, doc: 'Write the host\'s superblock and empty records.', request: 'FormatRequest', reply: 'StatusReply' },
+  { name: 'RECORD', code: 0x0d, doc: 'Write the next version of the boot record or a slot record.', request: 'RecordRequest', reply: 'StatusReply' },
+  { name: 'WRITE', code: 0x0e, doc: 'Write raw EEPROM bytes within a page.', request: 'WriteRequest', reply: 'StatusReply' },
+  { name: 'BACKUP', code: 0x0f, doc: 'Copy the running application (appLen bytes of flash) into a slot\'s data area.', request: 'SlotQuery', reply: 'StatusReply' },
 ];
 
 export const crcs = {

@@ -1,7 +1,7 @@
 // Generated from protocol/spec.ts by protocol/gen/generate.ts. Do not edit: run `make gen`.
 
 /** Version of the frame protocol; INFO reports it. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Image header magic: the bytes "SBIM" in file order. */
 export const IMAGE_MAGIC = 0x4D494253;
 /** Image header format version. */
@@ -157,6 +157,8 @@ export const Status = {
   BAD_RANGE: 0x0F,
   /** The EEPROM holds no valid superblock. */
   NOT_FORMATTED: 0x10,
+  /** RECORD: the record changed since the host read it (its seq is not the one the request names); read it again. */
+  STALE: 0x11,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -177,26 +179,26 @@ export const Msg = {
   INFO: 0x01,
   /** Read one slot record. */
   SLOT: 0x02,
-  /** Start or resume a transfer. */
+  /** Open a transfer into a slot. */
   BEGIN: 0x03,
   /** One chunk; answered by ACK frames. */
   DATA: 0x04,
-  /** All chunks sent: check the CRC from the EEPROM and mark STAGED. */
-  END: 0x05,
-  /** Install a staged slot now, at the next reset, or for trial. */
-  ACTIVATE: 0x06,
-  /** Confirm the running trial image. */
+  /** CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
+  CRC: 0x05,
+  /** Confirm the running trial image (and stop the watchdog). */
   CONFIRM: 0x07,
-  /** Mark a slot EMPTY. */
-  ERASE: 0x08,
   /** Read raw EEPROM bytes. */
   READ: 0x09,
   /** Reset through the watchdog after replying. */
   REBOOT: 0x0A,
   /** Read the boot record. */
   BOOT: 0x0B,
-  /** Write the host's superblock and empty records. */
-  FORMAT: 0x0C,
+  /** Write the next version of the boot record or a slot record. */
+  RECORD: 0x0D,
+  /** Write raw EEPROM bytes within a page. */
+  WRITE: 0x0E,
+  /** Copy the running application (appLen bytes of flash) into a slot's data area. */
+  BACKUP: 0x0F,
 } as const;
 export type Msg = (typeof Msg)[keyof typeof Msg];
 
@@ -204,23 +206,23 @@ export type Msg = (typeof Msg)[keyof typeof Msg];
 export const messagePayloads = {
   INFO: { request: null, reply: "InfoReply" },
   SLOT: { request: "SlotQuery", reply: "SlotReply" },
-  BEGIN: { request: "BeginRequest", reply: "BeginReply" },
+  BEGIN: { request: "BeginRequest", reply: "StatusReply" },
   DATA: { request: "DataRequest", reply: "AckReply" },
-  END: { request: "SlotQuery", reply: "EndReply" },
-  ACTIVATE: { request: "ActivateRequest", reply: "StatusReply" },
+  CRC: { request: "CrcRequest", reply: "CrcReply" },
   CONFIRM: { request: null, reply: "StatusReply" },
-  ERASE: { request: "SlotQuery", reply: "StatusReply" },
   READ: { request: "ReadRequest", reply: "ReadReply" },
   REBOOT: { request: null, reply: "StatusReply" },
   BOOT: { request: null, reply: "BootReply" },
-  FORMAT: { request: "FormatRequest", reply: "StatusReply" },
+  RECORD: { request: "RecordRequest", reply: "StatusReply" },
+  WRITE: { request: "WriteRequest", reply: "StatusReply" },
+  BACKUP: { request: "SlotQuery", reply: "StatusReply" },
 } as const;
 
 export type FieldKind = "u8" | "u16" | "u32" | "u8[]" | "bytes" | "struct";
 export interface FieldLayout { name: string; kind: FieldKind; offset: number; size: number; struct?: StructName }
 export interface StructLayout { size: number; variable: boolean; fields: readonly FieldLayout[] }
 
-export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "SlotReply" | "BeginRequest" | "BeginReply" | "DataRequest" | "AckReply" | "EndReply" | "ActivateRequest" | "ReadRequest" | "ReadReply" | "FormatRequest" | "BootReply";
+export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "SlotReply" | "BeginRequest" | "DataRequest" | "AckReply" | "CrcRequest" | "CrcReply" | "ReadRequest" | "ReadReply" | "RecordRequest" | "WriteRequest" | "BootReply";
 
 /** Starts every image: in a file, in a BEGIN request and in a slot record. */
 export interface ImageHeader {
@@ -356,8 +358,10 @@ export interface InfoReply {
   result: number;
   /** Running application's version (from its header when installed from a slot; else as compiled in). */
   appVersion: number;
-  /** CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
+  /** CRC-32 of the running application's appLen bytes of flash. */
   appCrc: number;
+  /** Length of the running application (its .text + .data), the bytes BACKUP copies. */
+  appLen: number;
 }
 
 /** SLOT request. */
@@ -374,7 +378,7 @@ export interface SlotReply {
   record: SlotRecord;
 }
 
-/** Start or resume a transfer into a slot. */
+/** Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet. */
 export interface BeginRequest {
   /** Slot number. */
   slot: number;
@@ -382,18 +386,12 @@ export interface BeginRequest {
   reserved: number;
   /** Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
   chunkSize: number;
-  /** The image to receive. */
-  header: ImageHeader;
-}
-
-/** Where the transfer resumes. */
-export interface BeginReply {
-  /** Status. */
-  status: number;
+  /** Payload length (1 .. the slot size, else TOO_BIG). */
+  length: number;
+  /** First chunk the host will send (a resume: the slot record's progress / chunkSize); every chunk below it counts as written. */
+  startChunk: number;
   /** Zero. */
-  reserved: number;
-  /** First chunk the node still needs (0 unless the slot already holds part of this same image). */
-  resumeChunk: number;
+  reserved2: number;
 }
 
 /** One chunk. Not answered one by one: the node sends ACK frames. */
@@ -416,22 +414,24 @@ export interface AckReply {
   selective: number;
 }
 
-/** Result of END: the node's own CRC-32 of the slot payload. */
-export interface EndReply {
-  /** OK or BAD_CRC. */
+/** CRC-32 of the first `length` bytes of a slot's data area, read from the EEPROM. */
+export interface CrcRequest {
+  /** Slot number. */
+  slot: number;
+  /** Zero. */
+  reserved: Uint8Array;
+  /** Bytes from the start of the data area (1 .. the slot size). */
+  length: number;
+}
+
+/** The node's own CRC-32 of slot data, read from its EEPROM. */
+export interface CrcReply {
+  /** Status. */
   status: number;
   /** Zero. */
   reserved: Uint8Array;
   /** CRC-32 the node computed from the EEPROM. */
   crc: number;
-}
-
-/** Install a staged slot. */
-export interface ActivateRequest {
-  /** Slot number. */
-  slot: number;
-  /** ActivateMode. */
-  mode: number;
 }
 
 /** Read raw EEPROM bytes. */
@@ -450,10 +450,20 @@ export interface ReadReply {
   data: Uint8Array;
 }
 
-/** Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
-export interface FormatRequest {
-  /** The superblock to write at address 0. */
-  superblock: Superblock;
+/** Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md). */
+export interface RecordRequest {
+  /** 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
+  which: number;
+  /** The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored. */
+  record: Uint8Array;
+}
+
+/** Write raw EEPROM bytes within one page (the superblock, when formatting). A write that touches the superblock makes the node read its layout again. */
+export interface WriteRequest {
+  /** EEPROM address. */
+  addr: number;
+  /** 1 .. page size bytes, not crossing a page boundary (else BAD_RANGE). */
+  data: Uint8Array;
 }
 
 /** The boot record as the node reads it. */
@@ -474,14 +484,14 @@ export interface StructTypes {
   SlotQuery: SlotQuery;
   SlotReply: SlotReply;
   BeginRequest: BeginRequest;
-  BeginReply: BeginReply;
   DataRequest: DataRequest;
   AckReply: AckReply;
-  EndReply: EndReply;
-  ActivateRequest: ActivateRequest;
+  CrcRequest: CrcRequest;
+  CrcReply: CrcReply;
   ReadRequest: ReadRequest;
   ReadReply: ReadReply;
-  FormatRequest: FormatRequest;
+  RecordRequest: RecordRequest;
+  WriteRequest: WriteRequest;
   BootReply: BootReply;
 }
 
@@ -538,7 +548,7 @@ export const layouts: Record<StructName, StructLayout> = {
   StatusReply: { size: 1, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
   ] },
-  InfoReply: { size: 36, variable: false, fields: [
+  InfoReply: { size: 40, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'protocol', kind: 'u8', offset: 1, size: 1 },
     { name: 'signature', kind: 'u8[]', offset: 2, size: 3 },
@@ -555,6 +565,7 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'result', kind: 'u8', offset: 27, size: 1 },
     { name: 'appVersion', kind: 'u32', offset: 28, size: 4 },
     { name: 'appCrc', kind: 'u32', offset: 32, size: 4 },
+    { name: 'appLen', kind: 'u32', offset: 36, size: 4 },
   ] },
   SlotQuery: { size: 1, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
@@ -563,16 +574,13 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'record', kind: 'struct', offset: 1, size: 56, struct: 'SlotRecord' },
   ] },
-  BeginRequest: { size: 40, variable: false, fields: [
+  BeginRequest: { size: 12, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
     { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
     { name: 'chunkSize', kind: 'u16', offset: 2, size: 2 },
-    { name: 'header', kind: 'struct', offset: 4, size: 36, struct: 'ImageHeader' },
-  ] },
-  BeginReply: { size: 4, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
-    { name: 'resumeChunk', kind: 'u16', offset: 2, size: 2 },
+    { name: 'length', kind: 'u32', offset: 4, size: 4 },
+    { name: 'startChunk', kind: 'u16', offset: 8, size: 2 },
+    { name: 'reserved2', kind: 'u16', offset: 10, size: 2 },
   ] },
   DataRequest: { size: 2, variable: true, fields: [
     { name: 'chunk', kind: 'u16', offset: 0, size: 2 },
@@ -584,14 +592,15 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'cumulative', kind: 'u16', offset: 2, size: 2 },
     { name: 'selective', kind: 'u16', offset: 4, size: 2 },
   ] },
-  EndReply: { size: 8, variable: false, fields: [
+  CrcRequest: { size: 8, variable: false, fields: [
+    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8[]', offset: 1, size: 3 },
+    { name: 'length', kind: 'u32', offset: 4, size: 4 },
+  ] },
+  CrcReply: { size: 8, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'reserved', kind: 'u8[]', offset: 1, size: 3 },
     { name: 'crc', kind: 'u32', offset: 4, size: 4 },
-  ] },
-  ActivateRequest: { size: 2, variable: false, fields: [
-    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
-    { name: 'mode', kind: 'u8', offset: 1, size: 1 },
   ] },
   ReadRequest: { size: 5, variable: false, fields: [
     { name: 'addr', kind: 'u32', offset: 0, size: 4 },
@@ -601,8 +610,13 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'data', kind: 'bytes', offset: 1, size: -1 },
   ] },
-  FormatRequest: { size: 28, variable: false, fields: [
-    { name: 'superblock', kind: 'struct', offset: 0, size: 28, struct: 'Superblock' },
+  RecordRequest: { size: 1, variable: true, fields: [
+    { name: 'which', kind: 'u8', offset: 0, size: 1 },
+    { name: 'record', kind: 'bytes', offset: 1, size: -1 },
+  ] },
+  WriteRequest: { size: 4, variable: true, fields: [
+    { name: 'addr', kind: 'u32', offset: 0, size: 4 },
+    { name: 'data', kind: 'bytes', offset: 4, size: -1 },
   ] },
   BootReply: { size: 17, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
