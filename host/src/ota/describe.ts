@@ -14,7 +14,7 @@ export function infoJson(i: InfoReply): Record<string, unknown> {
     bootloaderVersion: i.blVersion === 0xffff ? null : `${i.blVersion >> 8}.${i.blVersion & 0xff}`,
     flashSize: i.flashSize, appMax: i.appMax, eeprom: { size: i.chipSize, pageSize: i.pageSize, formatted: i.slotCount !== 0 },
     slotCount: i.slotCount, current: i.current === NO_SLOT ? null : i.current, maxChunk: i.maxChunk, window: i.window,
-    app: { version: versionText(i.appVersion), versionRaw: i.appVersion, crc: hexWord(i.appCrc) },
+    app: { version: versionText(i.appVersion), versionRaw: i.appVersion, crc: hexWord(i.appCrc), length: i.appLen },
   };
 }
 
@@ -22,7 +22,7 @@ export function infoText(i: InfoReply): string {
   return [
     `signature     ${sigText(i.signature)}`,
     `bootloader    ${i.blVersion === 0xffff ? 'none found' : `v${i.blVersion >> 8}.${i.blVersion & 0xff}`}, application area ${i.appMax} of ${i.flashSize} bytes`,
-    `application   v${versionText(i.appVersion)}, CRC ${hexWord(i.appCrc)}, from slot ${slotText(i.current)}`,
+    `application   v${versionText(i.appVersion)}, ${i.appLen} bytes, CRC ${hexWord(i.appCrc)}, from slot ${slotText(i.current)}`,
     `boot state    ${formatBootState(i.bootState)} (last activation: ${formatBootResult(i.result)})`,
     `EEPROM        ${i.chipSize} bytes, ${i.pageSize}-byte pages, ${i.slotCount ? `${i.slotCount} slot${i.slotCount === 1 ? '' : 's'}` : 'not formatted (push formats it; or `stageboot format`)'}`,
     `transfer      chunks up to ${i.maxChunk} bytes, window ${i.window}, protocol v${i.protocol}`,

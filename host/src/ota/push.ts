@@ -1,8 +1,10 @@
 // A whole update: INFO, host-side checks (nothing is sent to a slot unless the image is for
 // this chip, fits the flash and the slot, and a trial has room for its backup), slot choice,
-// BEGIN (which resumes a partial transfer of the same image), the windowed DATA transfer, END
-// with the node's CRC check, and optional activation. If the node loses the transfer (it
-// rebooted) or the link stalls, a fresh BEGIN resumes it, up to `maxResumes` times.
+// begin (a RECEIVING slot record, or the resume of a partial transfer of the same image from
+// the progress the node persisted, then BEGIN), the windowed DATA transfer, end (the node's CRC
+// read back from its EEPROM, then the slot STAGED) and optional activation. If the node loses
+// the transfer (it rebooted) or the link stalls, a fresh begin resumes it, up to `maxResumes`
+// times.
 import {
   BootState, CHUNK_MIN, SlotRole, SlotState, decodeStruct, layouts, formatSlotState, planLayout,
   type ImageHeader, type InfoReply,
@@ -190,11 +192,11 @@ function checkSlot(s: SlotInfo, h: ImageHeader): void {
 /** A trial saves the running image first: it needs a slot other than the target. */
 function checkBackupRoom(slots: SlotInfo[], target: number, info: InfoReply): void {
   const others = slots.filter((s) => s.slot !== target && !(s.role & SlotRole.PENDING));
-  // A slot holding the running image, judged as the node does (length and payload CRC of the
+  // A slot holding the running image, judged as activate() does (length and payload CRC of the
   // running flash): after a serial upload the boot record's `current` names a stale slot.
-  const backup = others.find((s) => s.state === SlotState.STAGED && s.header.payloadCrc === info.appCrc);
-  // Otherwise the node copies its flash into a slot that holds nothing worth keeping: it never
-  // overwrites a staged image or a transfer under way for a backup.
+  const backup = others.find((s) => s.state === SlotState.STAGED && s.header.length === info.appLen && s.header.payloadCrc === info.appCrc);
+  // Otherwise the node copies its flash into a slot that holds nothing worth keeping: never a
+  // staged image or a transfer under way.
   const spare = others.some((s) => !(s.role & SlotRole.BACKUP) && s.state !== SlotState.STAGED && s.state !== SlotState.RECEIVING);
   if (backup || spare) return;
   throw new OtaError(
