@@ -123,11 +123,24 @@ describe('windowed transfer', () => {
   });
 
   it('fits chunks to a small-MTU link (radio gateway) and survives its losses', async () => {
-    const r = rig({ mtu: 40, faults: { drop: 0.05, seed: 9 } });
+    // The link drops any frame longer than 64 bytes, as a radio would.
+    const r = rig({ mtu: 64, faults: { drop: 0.05, seed: 9, mtu: 64 } });
     const img = image(3000);
     const res = await r.clock.run(push(r.client, img));
-    expect(res.chunkSize).toBe(40 - 6 - 2);
+    expect(res.chunkSize).toBe(32); // 64 - 6 - 2 = 56: the largest power of two below
     expect(r.faults.stats().toNode.tooBig).toBe(0);
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
+  });
+
+  it('refuses, writing nothing, a link whose MTU cannot carry a slot record towards the node', async () => {
+    // Only frames towards the node are limited here (a gateway's downlink), so replies still come.
+    const r = rig({ mtu: 48, faults: { plan: (f, dir) => (dir === 'toNode' && f.bytes.length > 48 ? 'drop' : undefined) } });
+    const before = r.node.memory.slice();
+    const err = await r.clock.run(push(r.client, image(3000))).catch((e) => e);
+    expect(err).toBeInstanceOf(OtaError);
+    expect(err.code).toBe('frame-too-big');
+    expect(err.message).toMatch(/^RECORD needs a \d+-byte frame, but the link .* carries at most 48 bytes$/);
+    expect(Buffer.compare(r.node.memory, before)).toBe(0);
+    expect(r.faults.stats().toNode.dropped).toBe(0);
   });
 });

@@ -83,9 +83,24 @@ export class OtaClient {
 
   /** Sends a request, refuses a non-OK status, decodes the reply struct. */
   async call<N extends StructName>(type: number, payload: Uint8Array, reply: N, o: RetryOptions & { context?: string } = {}): Promise<ReturnType<typeof decodeStruct<N>>> {
-    const f = await this.session.request(type, payload, o);
+    const f = await this.request(type, payload, o);
     this.check(type, f, o.context);
     return this.decodeReply(type, f, reply);
+  }
+
+  /**
+   * One request with the session's retries. A frame longer than the link carries (a radio's
+   * MTU) would only be lost, attempt after attempt: refused here, saying so.
+   */
+  private request(type: number, payload: Uint8Array, o: RetryOptions = {}): Promise<Frame> {
+    const max = this.maxFramePayload();
+    if (payload.length > max) {
+      throw new OtaError(
+        `${msgName(type)} needs a ${payload.length + FRAME_OVERHEAD}-byte frame, but the link ${this.link.name} carries at most ${max + FRAME_OVERHEAD} bytes`,
+        'frame-too-big', 'refused', { request: msgName(type), frame: payload.length + FRAME_OVERHEAD, mtu: max + FRAME_OVERHEAD },
+      );
+    }
+    return this.session.request(type, payload, o);
   }
 
   private decodeReply<N extends StructName>(type: number, f: Frame, reply: N): ReturnType<typeof decodeStruct<N>> {
@@ -110,7 +125,7 @@ export class OtaClient {
    */
   async info(o: RetryOptions = {}): Promise<InfoReply> {
     const wake = this.cachedInfo || this.wakeRetries === undefined ? {} : { retries: this.wakeRetries };
-    const f = await this.session.request(Msg.INFO, new Uint8Array(0), { ...wake, ...o });
+    const f = await this.request(Msg.INFO, new Uint8Array(0), { ...wake, ...o });
     this.check(Msg.INFO, f);
     if (f.payload.length >= 2 && f.payload[1] !== PROTOCOL_VERSION) {
       throw new OtaError(`the node speaks protocol version ${f.payload[1]}; this host speaks ${PROTOCOL_VERSION}`, 'protocol-version', 'refused');
@@ -154,7 +169,7 @@ export class OtaClient {
 
   /** SLOT: slot i's newest valid record (null: none) and its seq. */
   async slotRecord(slot: number): Promise<RecordRead<SlotRecord>> {
-    const f = await this.session.request(Msg.SLOT, encodeStruct('SlotQuery', { slot }));
+    const f = await this.request(Msg.SLOT, encodeStruct('SlotQuery', { slot }));
     this.check(Msg.SLOT, f, `of slot ${slot}`);
     this.decodeReply(Msg.SLOT, f, 'SlotReply');
     return recordRead(decodeRecord('SlotRecord', f.payload.subarray(1)));
@@ -162,7 +177,7 @@ export class OtaClient {
 
   /** BOOT: the newest valid boot record (null: none) and its seq. */
   async bootRecord(): Promise<RecordRead<BootRecord>> {
-    const f = await this.session.request(Msg.BOOT, new Uint8Array(0));
+    const f = await this.request(Msg.BOOT, new Uint8Array(0));
     this.check(Msg.BOOT, f);
     this.decodeReply(Msg.BOOT, f, 'BootReply');
     return recordRead(decodeRecord('BootRecord', f.payload.subarray(1)));
@@ -182,7 +197,7 @@ export class OtaClient {
   /** RECORD: the next version of a record; resolves with the node's status (OK or STALE, say). */
   async record<N extends RecordName>(name: N, which: number, rec: N extends 'BootRecord' ? BootRecord : SlotRecord, seq: number): Promise<number> {
     const bytes = encodeStruct(name, { ...rec, seq, crc: 0 } as never);
-    const f = await this.session.request(Msg.RECORD, encodeStruct('RecordRequest', { which, record: bytes }));
+    const f = await this.request(Msg.RECORD, encodeStruct('RecordRequest', { which, record: bytes }));
     if (f.type !== (Msg.RECORD | REPLY_BIT) || f.payload.length < 1) throw new OtaError('malformed reply to RECORD', 'bad-reply', 'refused');
     return f.payload[0];
   }
