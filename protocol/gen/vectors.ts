@@ -2,12 +2,15 @@
 // tests and the C tests (sketch-lib's core compiled with host gcc, the bootloader on the
 // simulated node) check themselves against these files. One vector per line, fields separated
 // by single spaces, byte strings in lower-case hex, "-" for an empty field; '#' starts a comment.
-import { BootState, SlotState, BootResult, NO_SLOT, type BootRecord, type SlotRecord } from '../generated/protocol.ts';
+import {
+  BootFlag, BootState, SlotState, BootResult, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT, Status, type BootRecord, type SlotRecord,
+} from '../generated/protocol.ts';
 import { crc16, crc32 } from '../ts/crc.ts';
 import { chips } from '../ts/chips.ts';
 import { encodeRecord, encodeSuperblock, planLayout, pickRecord, decodeRecord } from '../ts/fs.ts';
 import { encodeFrame } from '../ts/frame.ts';
 import { encodeHeader, makeHeader } from '../ts/image.ts';
+import { encodeStruct } from '../ts/struct.ts';
 
 const hx = (b: Uint8Array) => (b.length ? Buffer.from(b).toString('hex') : '-');
 const h32 = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
@@ -29,10 +32,34 @@ function crcVectors(fn: (b: Uint8Array) => number, width: number): string[] {
 }
 
 function frameVectors(): string[] {
-  const cases: [number, number, Uint8Array][] = [
-    [0x01, 0, new Uint8Array(0)], [0x81, 0, bytes(36, 3)], [0x04, 0x7e, bytes(66, 5)], [0x04, 255, bytes(130, 11)], [0x09, 1, Uint8Array.of(0x7e, 0x7e, 0x7e)],
+  const sig = Uint8Array.of(0x1e, 0x95, 0x0f);
+  const app = bytes(3000, 21);
+  const header = makeHeader(app, { signature: sig, appVersion: 0x020000 });
+  const sb = planLayout(chips['24LC512'], 2);
+  const slotRecord: SlotRecord = { seq: 7, state: SlotState.RECEIVING, reserved: 0, dataAddr: sb.dataStart, capacity: sb.slotSize, progress: 0, header, crc: 0 };
+  const bootRecord: BootRecord = { seq: 3, state: BootState.PENDING, flags: BootFlag.TRIAL, slot: 0, current: 1, backup: 1, result: BootResult.NONE, attempts: 0, reserved: new Uint8Array(3), crc: 0 };
+  // Protocol 2 messages as the host and the node send them, then raw payloads of the sizes
+  // that matter (a 64- and a 128-byte DATA chunk) and one full of SOF bytes.
+  const cases: [string, number, number, Uint8Array][] = [
+    ['INFO', Msg.INFO, 0, new Uint8Array(0)],
+    ['INFO reply (InfoReply, 40 bytes)', Msg.INFO | REPLY_BIT, 0, encodeStruct('InfoReply', {
+      status: Status.OK, protocol: PROTOCOL_VERSION, signature: sig, bootState: BootState.IDLE, blVersion: 0x0102, flashSize: 32768, appMax: 0x7c00,
+      chipSize: 65536, pageSize: 128, slotCount: 2, current: NO_SLOT, maxChunk: 128, window: 2, result: BootResult.NONE,
+      appVersion: 0x010000, appCrc: crc32(app.subarray(0, 2900)), appLen: 2900,
+    })],
+    ['RECORD of slot 0 (which 1, the slot record with the seq read; CRC field ignored)', Msg.RECORD, 1, encodeStruct('RecordRequest', { which: 1, record: encodeStruct('SlotRecord', slotRecord) })],
+    ['RECORD of the boot record (which 0): PENDING for trial', Msg.RECORD, 2, encodeStruct('RecordRequest', { which: 0, record: encodeStruct('BootRecord', bootRecord) })],
+    ['BEGIN slot 0, 128-byte chunks, resuming at chunk 12', Msg.BEGIN, 3, encodeStruct('BeginRequest', { slot: 0, chunkSize: 128, length: app.length, startChunk: 12 })],
+    ['CRC of slot 0', Msg.CRC, 4, encodeStruct('CrcRequest', { slot: 0, length: app.length })],
+    ['CRC reply', Msg.CRC | REPLY_BIT, 4, encodeStruct('CrcReply', { status: Status.OK, crc: header.payloadCrc })],
+    ['WRITE of the superblock', Msg.WRITE, 5, encodeStruct('WriteRequest', { addr: 0, data: encodeSuperblock(sb) })],
+    ['BACKUP into slot 1', Msg.BACKUP, 6, encodeStruct('SlotQuery', { slot: 1 })],
+    ['RECORD refused: STALE', Msg.RECORD | REPLY_BIT, 1, Uint8Array.of(Status.STALE)],
+    ['DATA, 64-byte chunk', Msg.DATA, 0x7e, bytes(66, 5)],
+    ['DATA, 128-byte chunk', Msg.DATA, 255, bytes(130, 11)],
+    ['SOF bytes in the payload', Msg.READ, 1, Uint8Array.of(0x7e, 0x7e, 0x7e)],
   ];
-  return cases.map(([type, seq, p]) => `${type.toString(16)} ${seq.toString(16)} ${hx(p)} ${hx(encodeFrame({ type, seq, payload: p }))}`);
+  return cases.flatMap(([what, type, seq, p]) => [`# ${what}`, `${type.toString(16)} ${seq.toString(16)} ${hx(p)} ${hx(encodeFrame({ type, seq, payload: p }))}`]);
 }
 
 function imageVectors(): string[] {
@@ -94,7 +121,7 @@ export function vectorFiles(): Record<string, string> {
   return {
     'protocol/vectors/crc32.txt': file('input crc32 (CRC-32/ISO-HDLC)', crcVectors(crc32, 8)),
     'protocol/vectors/crc16.txt': file('input crc16 (CRC-16/CCITT-FALSE)', crcVectors(crc16, 4)),
-    'protocol/vectors/frames.txt': file('type seq payload frame', frameVectors()),
+    'protocol/vectors/frames.txt': file('type seq payload frame (protocol 2 messages, each after a comment naming it)', frameVectors()),
     'protocol/vectors/images.txt': file('verdict payload-length payload-crc32 header (a valid header of a payload of that length and CRC, or one with a flipped bit)', imageVectors()),
     'protocol/vectors/layouts.txt': file('chip-size page-size slots rec-pitch data-start slot-size superblock', layoutVectors()),
     'protocol/vectors/records.txt': file('kind copyA copyB winner(A|B|none) next-seq write-to(A|B): the reader picks the newest valid copy; a writer writes the other', recordVectors()),

@@ -31,6 +31,15 @@ describe('generated layouts', () => {
     expect(genLayouts.SlotRecord.size).toBeLessThanOrEqual(64);
     expect(genLayouts.BootRecord.size).toBeLessThanOrEqual(64);
   });
+
+  it('give protocol 2\'s messages their sizes: INFO reply 40 (appLen added), BEGIN 12, CRC 8, a slot RECORD 57', () => {
+    expect(genLayouts.InfoReply.size).toBe(40);
+    expect(genLayouts.BeginRequest.size).toBe(12);
+    expect(genLayouts.CrcRequest.size).toBe(8);
+    expect(genLayouts.CrcReply.size).toBe(8);
+    expect(genLayouts.RecordRequest.size + genLayouts.SlotRecord.size).toBe(57);
+    expect(genLayouts.WriteRequest.size + genLayouts.Superblock.size).toBe(32);
+  });
 });
 
 describe('frames', () => {
