@@ -1,6 +1,10 @@
-// The node's services as typed calls. Each method sends one request (with the session's
-// retries), checks the reply's status and returns the decoded reply; a refusal becomes an
-// OtaError that says what the node objected to.
+// The node's services as typed calls, and the host's operations on the node's EEPROM file
+// system. Each primitive sends one request (with the session's retries), checks the reply's
+// status and returns the decoded reply; a refusal becomes an OtaError that says what the node
+// objected to. In protocol 2 the host owns the file system's policy (protocol/STATES.md,
+// WIRE.md "Who does what"): begin, end, activate, erase and format read the records, refuse
+// what protocol 1's node refused (the same errors, nothing written), and write the next
+// versions with RECORD (records.ts).
 import {
   ActivateMode, BootFlag, BootResult, BootState, CHUNK_MIN, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, ImageFlag, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT,
   SlotRole, SlotState, Status,
