@@ -33,6 +33,11 @@ export interface ModelOptions {
   appVersion?: number;
   /** Time the node spends taking one DATA frame (its EEPROM writes), in ms. */
   chunkMs?: (bytes: number) => number;
+  /**
+   * Time after a reset during which frames are lost: the bootloader listens for avrdude, or
+   * installs, before the sketch (and the runtime library) runs again.
+   */
+  bootMs?: number;
 }
 
 type Options = Required<ModelOptions>;
@@ -92,6 +97,7 @@ export class NodeModel {
   private transfer: Transfer | null = null;
   private readonly decoder = new FrameDecoder();
   private busyUntil = 0;
+  private bootedAt = -Infinity;
   private link: ByteLink;
 
   constructor(link: ByteLink, private readonly clock: Clock, o: ModelOptions = {}) {
@@ -99,7 +105,7 @@ export class NodeModel {
     this.o = {
       signature: o.signature ?? [0x1e, 0x95, 0x0f], slots: o.slots ?? 2, capacity: o.capacity ?? 0, formatted: o.formatted ?? true,
       chipSize: o.chipSize ?? 65536, pageSize: o.pageSize ?? 128, appMax: o.appMax ?? 0x7000, maxChunk: o.maxChunk ?? 128,
-      window: o.window ?? 4, app: o.app ?? pseudoRandom(10_000, 0x5eed), appVersion: o.appVersion ?? 0x010000, chunkMs: o.chunkMs ?? (() => 0),
+      window: o.window ?? 4, app: o.app ?? pseudoRandom(10_000, 0x5eed), appVersion: o.appVersion ?? 0x010000, chunkMs: o.chunkMs ?? (() => 0), bootMs: o.bootMs ?? 500,
     };
     this.app = this.o.app;
     this.appVersion = this.o.appVersion;
@@ -117,6 +123,7 @@ export class NodeModel {
   /** A reset: RAM (the transfer) is lost, the EEPROM stays, and the bootloader runs. */
   reset(): void {
     this.transfer = null;
+    this.bootedAt = this.clock.now();
     this.bootloader();
     this.readLayout();
   }
@@ -182,7 +189,7 @@ export class NodeModel {
 
   /** Frames are taken one after another; a DATA frame keeps the node busy for chunkMs. */
   private take(f: Frame): void {
-    if (this.silent) return;
+    if (this.silent || this.clock.now() < this.bootedAt + this.o.bootMs) return;
     const cost = f.type === Msg.DATA ? this.o.chunkMs(f.payload.length - 2) : 0;
     const start = Math.max(this.clock.now(), this.busyUntil);
     this.busyUntil = start + cost;

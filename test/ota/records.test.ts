@@ -248,3 +248,22 @@ describe('format', () => {
     }
   });
 });
+
+describe('a whole update under faults', () => {
+  it('push --activate trial over a link that drops, duplicates, corrupts and reorders frames both ways ends as on a clean link', async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 33, 36]) { // 33 and 36 duplicate the REBOOT frame
+      const r = rig({ faults: { seed, drop: 0.06, duplicate: 0.06, corrupt: 0.04, reorder: 0.04 } });
+      const img = image(9000, seed);
+      await r.clock.run(push(r.client, img, { slot: 0, activate: 'trial' }));
+      const st = r.faults.stats();
+      expect(st.toNode.dropped + st.toHost.dropped + st.toNode.duplicated + st.toHost.duplicated).toBeGreaterThan(0);
+      expect(r.node.reboots).toBe(1);
+      expect(r.node.boot).toMatchObject({ state: BootState.TRIAL, flags: BootFlag.TRIAL, slot: 0, current: 0, backup: 1 });
+      expect(r.node.slot(0)).toMatchObject({ state: SlotState.STAGED, progress: 9000 });
+      expect(r.node.app).toEqual(img.payload);
+      const backup = r.node.slot(1);
+      expect(backup).toMatchObject({ state: SlotState.STAGED, progress: r.node.o.app.length });
+      expect(r.node.memory.subarray(backup.dataAddr, backup.dataAddr + backup.progress)).toEqual(r.node.o.app);
+    }
+  });
+});

@@ -379,15 +379,18 @@ export class OtaClient {
    * node is asked again once it answers, and only in the first case rebooted again.
    */
   private async rebootForInstall(slot: number): Promise<void> {
-    try {
-      await this.call(Msg.REBOOT, new Uint8Array(0), 'StatusReply', { retries: 0 });
-      return;
-    } catch (err) {
-      if (!(err instanceof OtaError && err.code === 'no-reply')) throw err;
+    const attempts = this.session.defaults.retries + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call(Msg.REBOOT, new Uint8Array(0), 'StatusReply', { retries: 0 });
+        return;
+      } catch (err) {
+        if (!(err instanceof OtaError && err.code === 'no-reply') || attempt >= attempts) throw err;
+      }
+      await this.info({ retries: Math.ceil(INSTALL_WAIT_MS / this.session.defaults.timeoutMs) });
+      const b = await this.boot();
+      if (b.state !== BootState.PENDING || b.slot !== slot) return; // the bootloader has taken it
     }
-    await this.info({ retries: Math.ceil(INSTALL_WAIT_MS / this.session.defaults.timeoutMs) });
-    const b = await this.boot();
-    if (b.state === BootState.PENDING && b.slot === slot) await this.call(Msg.REBOOT, new Uint8Array(0), 'StatusReply', { retries: 0 });
   }
 
   async confirm(): Promise<void> {
