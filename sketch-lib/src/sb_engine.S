@@ -373,7 +373,8 @@ sb_on_data:
     ldd   r19, Y_(X_LEN) + 1
     sub   r18, r26
     sbc   r19, r27
-    brne  3f                        ; (r19 != 0: more than a chunk left)
+    tst   r19
+    brne  3f                        ; more than 255 bytes left
     cp    r25, r18
     brsh  4f
 3:  mov   r18, r25
@@ -426,12 +427,11 @@ sb_on_data:
     pop   r22
     cpi   r24, IO_BUSY
     breq  .Ldone0
-    ldi   r25, 1                    ; pbLen: 1 written, 0 given up (the host resends)
+    clr   r25                       ; pbLen: 1 written, 0 given up (the host resends)
     tst   r24
-    brne  5f
+    brne  6f
     rcall ackMark
-    rjmp  6f
-5:  clr   r25
+    ldi   r25, 1
 6:  std   Y_(PB_LEN), r25
     rcall progress                  ; a progress rewrite is due every PERSIST_BYTES
     ldd   r18, Y_(X_SAVED)
@@ -784,9 +784,9 @@ sb_on_crc:
     ld    r24, Z
     ldi   r18, EE_CRC
 blocksY:                            ; r24 = slot, r22:23 = length, r18 = mode
+    push  r18
     rcall endXfer
     movw  r20, r22
-    push  r18
     rcall dataAddr
     pop   r18
     call  sb_blocks
