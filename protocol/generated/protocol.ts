@@ -414,7 +414,7 @@ export interface CrcReply {
 export interface ReadRequest {
   /** EEPROM address. */
   addr: number;
-  /** Bytes to read (<= maxChunk). */
+  /** Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
   length: number;
 }
 

@@ -376,7 +376,7 @@ SB_STATIC_ASSERT(sizeof(sb_crc_reply) == 8, "sb_crc_reply layout");
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t addr; /* EEPROM address. */
-  uint8_t length; /* Bytes to read (<= maxChunk). */
+  uint8_t length; /* Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
 } sb_read_request;
 SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
 #endif
