@@ -311,7 +311,7 @@ export const structs: Struct[] = [
     name: 'RecordRequest', doc: 'Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md).',
     fields: [
       { name: 'which', type: 'u8', doc: '0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS).' },
-      { name: 'record', type: 'bytes', doc: 'The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored.' },
+      { name: 'record', type: 'bytes', doc: 'The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record\'s frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs.' },
     ],
   },
   {

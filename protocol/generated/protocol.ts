@@ -430,7 +430,7 @@ export interface ReadReply {
 export interface RecordRequest {
   /** 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
   which: number;
-  /** The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored. */
+  /** The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
   record: Uint8Array;
 }
 

@@ -400,7 +400,7 @@ SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t which; /* 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
-  uint8_t record[]; /* The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored. */
+  uint8_t record[]; /* The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
 } sb_record_request;
 SB_STATIC_ASSERT(sizeof(sb_record_request) == 1, "sb_record_request layout");
 #endif

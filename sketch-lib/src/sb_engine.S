@@ -824,18 +824,19 @@ sb_on_backup:
     ldi   r18, EE_COPY
     rjmp  blocksY
 
-; RECORD: the next version of record p[0] (0: boot, 1 + i: slot i < FS_MAX_SLOTS), if the
-; newest one is still the one the host read (its seq, or 0 for none, is in the request's seq
-; field). A slot under transfer is the host's again.
+; RECORD: the next version of record p[0] (0: boot, 1 + i: slot i < FS_MAX_SLOTS), given
+; without its CRC (so a slot record's frame fits a 61-byte radio packet), if the newest one is
+; still the one the host read (its seq, or 0 for none, is in the request's seq field). A slot
+; under transfer is the host's again.
 .global sb_on_record
 sb_on_record:
     push  r17
     movw  r30, r24
     ld    r17, Z
-    ldi   r18, SB_BOOT_RECORD_SIZE
+    ldi   r18, SB_BOOT_RECORD_SIZE - 4  ; the record without its CRC, which the store computes
     tst   r17
     breq  1f
-    ldi   r18, SB_SLOT_RECORD_SIZE
+    ldi   r18, SB_SLOT_RECORD_SIZE - 4
 1:  ldi   r24, SB_ST_BAD_FRAME
     cpi   r17, SB_FS_MAX_SLOTS + 1
     brsh  9f

@@ -126,7 +126,7 @@ class Session {
   record(which: 'boot' | number, rec: Omit<BootRecord, 'seq' | 'crc'> | Omit<SlotRecord, 'seq' | 'crc'>, seq?: number): number {
     const name = which === 'boot' ? 'BootRecord' : 'SlotRecord';
     const now = this.readRecord(name, which).record;
-    const body = encodeRecord(name as never, { ...rec, seq: seq ?? now?.seq ?? 0, crc: 0 } as never);
+    const body = encodeRecord(name as never, { ...rec, seq: seq ?? now?.seq ?? 0, crc: 0 } as never).subarray(0, -4);
     return this.status(Msg.RECORD, Uint8Array.of(which === 'boot' ? 0 : which + 1, ...body), 0.3);
   }
 
@@ -252,8 +252,9 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     expect(decodeRecord('SlotRecord', s.mem.subarray(a, a + 56))).toMatchObject({ seq: 3, state: SlotState.EMPTY });
     const cycles = s.cycles;
     expect(s.record(0, rec, 2)).toBe(Status.STALE); // based on seq 2, but 3 is the newest
-    const body = encodeRecord('SlotRecord', { ...rec, seq: 3, crc: 0 } as SlotRecord);
+    const body = encodeRecord('SlotRecord', { ...rec, seq: 3, crc: 0 } as SlotRecord).subarray(0, -4);
     expect(s.status(Msg.RECORD, Uint8Array.of(1, ...body.subarray(0, 40)))).toBe(Status.BAD_FRAME); // short
+    expect(s.status(Msg.RECORD, Uint8Array.of(1, ...body, 0, 0, 0, 0))).toBe(Status.BAD_FRAME); // with a CRC field
     expect(s.status(Msg.RECORD, Uint8Array.of(0, ...body))).toBe(Status.BAD_FRAME); // slot-sized boot record
     expect(s.status(Msg.RECORD, Uint8Array.of(9, ...body))).toBe(Status.BAD_FRAME); // no slot 8
     expect(s.cycles).toBe(cycles);
