@@ -177,44 +177,38 @@ export type SlotRole = (typeof SlotRole)[keyof typeof SlotRole];
 export const Msg = {
   /** Who are you? Starts every session. */
   INFO: 0x01,
-  /** Read one slot record. */
-  SLOT: 0x02,
   /** Open a transfer into a slot. */
-  BEGIN: 0x03,
+  BEGIN: 0x02,
   /** One chunk; answered by ACK frames. */
-  DATA: 0x04,
+  DATA: 0x03,
   /** CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
-  CRC: 0x05,
+  CRC: 0x04,
   /** Confirm the running trial image (and stop the watchdog). */
-  CONFIRM: 0x07,
-  /** Read raw EEPROM bytes. */
-  READ: 0x09,
+  CONFIRM: 0x05,
+  /** Read raw EEPROM bytes (the superblock, record copies, slot data). */
+  READ: 0x06,
   /** Reset through the watchdog after replying. */
-  REBOOT: 0x0A,
-  /** Read the boot record. */
-  BOOT: 0x0B,
+  REBOOT: 0x07,
   /** Write the next version of the boot record or a slot record. */
-  RECORD: 0x0D,
-  /** Write raw EEPROM bytes within a page. */
-  WRITE: 0x0E,
+  RECORD: 0x08,
+  /** Write the superblock; the node takes its layout. */
+  SUPERBLOCK: 0x09,
   /** Copy the running application (appLen bytes of flash) into a slot's data area. */
-  BACKUP: 0x0F,
+  BACKUP: 0x0A,
 } as const;
 export type Msg = (typeof Msg)[keyof typeof Msg];
 
 /** Request and reply payload struct of each message (null: empty payload). */
 export const messagePayloads = {
   INFO: { request: null, reply: "InfoReply" },
-  SLOT: { request: "SlotQuery", reply: "SlotReply" },
   BEGIN: { request: "BeginRequest", reply: "StatusReply" },
   DATA: { request: "DataRequest", reply: "AckReply" },
   CRC: { request: "CrcRequest", reply: "CrcReply" },
   CONFIRM: { request: null, reply: "StatusReply" },
   READ: { request: "ReadRequest", reply: "ReadReply" },
   REBOOT: { request: null, reply: "StatusReply" },
-  BOOT: { request: null, reply: "BootReply" },
   RECORD: { request: "RecordRequest", reply: "StatusReply" },
-  WRITE: { request: "WriteRequest", reply: "StatusReply" },
+  SUPERBLOCK: { request: "SuperblockRequest", reply: "StatusReply" },
   BACKUP: { request: "SlotQuery", reply: "StatusReply" },
 } as const;
 
@@ -222,7 +216,7 @@ export type FieldKind = "u8" | "u16" | "u32" | "u8[]" | "bytes" | "struct";
 export interface FieldLayout { name: string; kind: FieldKind; offset: number; size: number; struct?: StructName }
 export interface StructLayout { size: number; variable: boolean; fields: readonly FieldLayout[] }
 
-export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "SlotReply" | "BeginRequest" | "DataRequest" | "AckReply" | "CrcRequest" | "CrcReply" | "ReadRequest" | "ReadReply" | "RecordRequest" | "WriteRequest" | "BootReply";
+export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "BeginRequest" | "DataRequest" | "AckReply" | "CrcRequest" | "CrcReply" | "ReadRequest" | "ReadReply" | "RecordRequest" | "SuperblockRequest";
 
 /** Starts every image: in a file, in a BEGIN request and in a slot record. */
 export interface ImageHeader {
@@ -326,7 +320,7 @@ export interface StatusReply {
   status: number;
 }
 
-/** Who the node is. The first exchange of every session. */
+/** Who the node is: the first exchange of every session. What the EEPROM holds the host reads itself (READ: the superblock, the records). */
 export interface InfoReply {
   /** Status. */
   status: number;
@@ -334,29 +328,19 @@ export interface InfoReply {
   protocol: number;
   /** Device signature. */
   signature: Uint8Array;
-  /** BootState from the boot record (0 when none). */
-  bootState: number;
-  /** Bootloader version word (0xFFFF: none found). */
-  blVersion: number;
-  /** Flash size in bytes. */
-  flashSize: number;
-  /** Largest application: the bootloader's start address. */
-  appMax: number;
-  /** EEPROM size the node is built for (reported formatted or not). */
-  chipSize: number;
-  /** EEPROM page size. */
-  pageSize: number;
-  /** Slots in the layout (0: not formatted; the host formats with FORMAT). */
-  slotCount: number;
-  /** Slot of the running image, or NO_SLOT. */
-  current: number;
-  /** Largest chunk the node accepts. */
-  maxChunk: number;
   /** DATA frames the host may have unacknowledged. */
   window: number;
-  /** BootResult of the last activation. */
-  result: number;
-  /** Running application's version (from its header when installed from a slot; else as compiled in). */
+  /** Bootloader version word at BL_VERSION_ADDR (0xFFFF: none). */
+  blVersion: number;
+  /** Largest chunk the node accepts. */
+  maxChunk: number;
+  /** EEPROM page size the node is built for. */
+  pageSize: number;
+  /** Slots in the layout the node uses (0: no valid superblock for this chip; the host formats). */
+  slotCount: number;
+  /** EEPROM size the node is built for. */
+  chipSize: number;
+  /** Running application's version as compiled in (the host shows the header's when a slot holds this very image). */
   appVersion: number;
   /** CRC-32 of the running application's appLen bytes of flash. */
   appCrc: number;
@@ -364,18 +348,10 @@ export interface InfoReply {
   appLen: number;
 }
 
-/** SLOT request. */
+/** A request naming a slot (BACKUP). */
 export interface SlotQuery {
   /** Slot number. */
   slot: number;
-}
-
-/** One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
-export interface SlotReply {
-  /** Status. */
-  status: number;
-  /** The newest valid slot record (all 0 when none). */
-  record: SlotRecord;
 }
 
 /** Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet. */
@@ -438,7 +414,7 @@ export interface CrcReply {
 export interface ReadRequest {
   /** EEPROM address. */
   addr: number;
-  /** Bytes to read (<= maxChunk). */
+  /** Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
   length: number;
 }
 
@@ -454,24 +430,14 @@ export interface ReadReply {
 export interface RecordRequest {
   /** 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
   which: number;
-  /** The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored. */
+  /** The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
   record: Uint8Array;
 }
 
-/** Write raw EEPROM bytes within one page (the superblock, when formatting). A write that touches the superblock makes the node read its layout again. */
-export interface WriteRequest {
-  /** EEPROM address. */
-  addr: number;
-  /** 1 .. page size bytes, not crossing a page boundary (else BAD_RANGE). */
-  data: Uint8Array;
-}
-
-/** The boot record as the node reads it. */
-export interface BootReply {
-  /** Status. */
-  status: number;
-  /** The newest valid boot record (all 0 when none). */
-  record: BootRecord;
+/** Write the superblock at EEPROM address 0 (the host plans it: protocol/ts/fs.ts planLayout; formatting is the host writing an invalid superblock, then the records, then this one). The node then reads its layout again: slotCount is 0 unless the superblock is valid, for this chip, with 1..FS_MAX_SLOTS slots. */
+export interface SuperblockRequest {
+  /** The 28 bytes to write at address 0. */
+  superblock: Superblock;
 }
 
 export interface StructTypes {
@@ -482,7 +448,6 @@ export interface StructTypes {
   StatusReply: StatusReply;
   InfoReply: InfoReply;
   SlotQuery: SlotQuery;
-  SlotReply: SlotReply;
   BeginRequest: BeginRequest;
   DataRequest: DataRequest;
   AckReply: AckReply;
@@ -491,8 +456,7 @@ export interface StructTypes {
   ReadRequest: ReadRequest;
   ReadReply: ReadReply;
   RecordRequest: RecordRequest;
-  WriteRequest: WriteRequest;
-  BootReply: BootReply;
+  SuperblockRequest: SuperblockRequest;
 }
 
 /** Byte layout of every struct: offsets and sizes. */
@@ -548,31 +512,22 @@ export const layouts: Record<StructName, StructLayout> = {
   StatusReply: { size: 1, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
   ] },
-  InfoReply: { size: 40, variable: false, fields: [
+  InfoReply: { size: 28, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'protocol', kind: 'u8', offset: 1, size: 1 },
     { name: 'signature', kind: 'u8[]', offset: 2, size: 3 },
-    { name: 'bootState', kind: 'u8', offset: 5, size: 1 },
+    { name: 'window', kind: 'u8', offset: 5, size: 1 },
     { name: 'blVersion', kind: 'u16', offset: 6, size: 2 },
-    { name: 'flashSize', kind: 'u32', offset: 8, size: 4 },
-    { name: 'appMax', kind: 'u32', offset: 12, size: 4 },
-    { name: 'chipSize', kind: 'u32', offset: 16, size: 4 },
-    { name: 'pageSize', kind: 'u16', offset: 20, size: 2 },
-    { name: 'slotCount', kind: 'u8', offset: 22, size: 1 },
-    { name: 'current', kind: 'u8', offset: 23, size: 1 },
-    { name: 'maxChunk', kind: 'u16', offset: 24, size: 2 },
-    { name: 'window', kind: 'u8', offset: 26, size: 1 },
-    { name: 'result', kind: 'u8', offset: 27, size: 1 },
-    { name: 'appVersion', kind: 'u32', offset: 28, size: 4 },
-    { name: 'appCrc', kind: 'u32', offset: 32, size: 4 },
-    { name: 'appLen', kind: 'u32', offset: 36, size: 4 },
+    { name: 'maxChunk', kind: 'u16', offset: 8, size: 2 },
+    { name: 'pageSize', kind: 'u8', offset: 10, size: 1 },
+    { name: 'slotCount', kind: 'u8', offset: 11, size: 1 },
+    { name: 'chipSize', kind: 'u32', offset: 12, size: 4 },
+    { name: 'appVersion', kind: 'u32', offset: 16, size: 4 },
+    { name: 'appCrc', kind: 'u32', offset: 20, size: 4 },
+    { name: 'appLen', kind: 'u32', offset: 24, size: 4 },
   ] },
   SlotQuery: { size: 1, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
-  ] },
-  SlotReply: { size: 57, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'record', kind: 'struct', offset: 1, size: 56, struct: 'SlotRecord' },
   ] },
   BeginRequest: { size: 12, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
@@ -614,12 +569,7 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'which', kind: 'u8', offset: 0, size: 1 },
     { name: 'record', kind: 'bytes', offset: 1, size: -1 },
   ] },
-  WriteRequest: { size: 4, variable: true, fields: [
-    { name: 'addr', kind: 'u32', offset: 0, size: 4 },
-    { name: 'data', kind: 'bytes', offset: 4, size: -1 },
-  ] },
-  BootReply: { size: 17, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'record', kind: 'struct', offset: 1, size: 16, struct: 'BootRecord' },
+  SuperblockRequest: { size: 28, variable: false, fields: [
+    { name: 'superblock', kind: 'struct', offset: 0, size: 28, struct: 'Superblock' },
   ] },
 };

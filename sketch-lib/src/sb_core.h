@@ -30,11 +30,9 @@ class Print;
 // Everything the library remembers. One instance per sketch (one bootloader, one EEPROM).
 // The assembly reaches it through the offsets in sb_state.h (StageBoot.cpp checks them).
 typedef struct {
-  sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the superblock)
-  uint16_t dataStart;    // slot 0's data area (from the superblock)
-  uint8_t page;          // EEPROM page size
-  uint16_t cum, sel;     // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
-  uint8_t slots;         // 0 while the EEPROM holds no usable superblock
+  sb_u24 slotSize;    // bytes per slot data area (from the superblock)
+  uint16_t dataStart; // slot 0's data area (from the superblock)
+  uint16_t cum, sel;  // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
   uint8_t reboot, rlen, held, lastRx;
   Print *heldOut;
   // the ACK of the chunk last written (pbMode: what still has to happen before it goes; pbLen
@@ -46,8 +44,10 @@ typedef struct {
   uint8_t xSlot, xShift;
   uint16_t xLen, xCount, xSaved;
   sb_u24 xAddr;
-  uint32_t appVersion, appCrc; // the running image, in INFO order
-  uint16_t appLen;
+  // InfoReply's pageSize .. appLen, in its order, so INFO copies them in one run
+  uint8_t page, slots; // EEPROM page size; slots, 0 while the EEPROM holds no usable superblock
+  uint32_t chip;       // EEPROM size
+  uint32_t appVersion, appCrc, appLen; // the running image
 } sb_state;
 
 #ifdef __AVR__

@@ -122,17 +122,15 @@
 
 /* ---- message types: a reply is the request type | SB_REPLY_BIT ---- */
 #define SB_MSG_INFO 0x01 /* Who are you? Starts every session. */
-#define SB_MSG_SLOT 0x02 /* Read one slot record. */
-#define SB_MSG_BEGIN 0x03 /* Open a transfer into a slot. */
-#define SB_MSG_DATA 0x04 /* One chunk; answered by ACK frames. */
-#define SB_MSG_CRC 0x05 /* CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
-#define SB_MSG_CONFIRM 0x07 /* Confirm the running trial image (and stop the watchdog). */
-#define SB_MSG_READ 0x09 /* Read raw EEPROM bytes. */
-#define SB_MSG_REBOOT 0x0A /* Reset through the watchdog after replying. */
-#define SB_MSG_BOOT 0x0B /* Read the boot record. */
-#define SB_MSG_RECORD 0x0D /* Write the next version of the boot record or a slot record. */
-#define SB_MSG_WRITE 0x0E /* Write raw EEPROM bytes within a page. */
-#define SB_MSG_BACKUP 0x0F /* Copy the running application (appLen bytes of flash) into a slot's data area. */
+#define SB_MSG_BEGIN 0x02 /* Open a transfer into a slot. */
+#define SB_MSG_DATA 0x03 /* One chunk; answered by ACK frames. */
+#define SB_MSG_CRC 0x04 /* CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
+#define SB_MSG_CONFIRM 0x05 /* Confirm the running trial image (and stop the watchdog). */
+#define SB_MSG_READ 0x06 /* Read raw EEPROM bytes (the superblock, record copies, slot data). */
+#define SB_MSG_REBOOT 0x07 /* Reset through the watchdog after replying. */
+#define SB_MSG_RECORD 0x08 /* Write the next version of the boot record or a slot record. */
+#define SB_MSG_SUPERBLOCK 0x09 /* Write the superblock; the node takes its layout. */
+#define SB_MSG_BACKUP 0x0A /* Copy the running application (appLen bytes of flash) into a slot's data area. */
 
 /* ImageHeader: Starts every image: in a file, in a BEGIN request and in a slot record. */
 #ifndef __ASSEMBLER__
@@ -256,49 +254,39 @@ SB_STATIC_ASSERT(sizeof(sb_status_reply) == 1, "sb_status_reply layout");
 #define SB_STATUS_REPLY_SIZE 1
 #define SB_STATUS_REPLY_OFF_STATUS 0
 
-/* InfoReply: Who the node is. The first exchange of every session. */
+/* InfoReply: Who the node is: the first exchange of every session. What the EEPROM holds the host reads itself (READ: the superblock, the records). */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   uint8_t protocol; /* PROTOCOL_VERSION. */
   uint8_t signature[3]; /* Device signature. */
-  uint8_t bootState; /* BootState from the boot record (0 when none). */
-  uint16_t blVersion; /* Bootloader version word (0xFFFF: none found). */
-  uint32_t flashSize; /* Flash size in bytes. */
-  uint32_t appMax; /* Largest application: the bootloader's start address. */
-  uint32_t chipSize; /* EEPROM size the node is built for (reported formatted or not). */
-  uint16_t pageSize; /* EEPROM page size. */
-  uint8_t slotCount; /* Slots in the layout (0: not formatted; the host formats with FORMAT). */
-  uint8_t current; /* Slot of the running image, or NO_SLOT. */
-  uint16_t maxChunk; /* Largest chunk the node accepts. */
   uint8_t window; /* DATA frames the host may have unacknowledged. */
-  uint8_t result; /* BootResult of the last activation. */
-  uint32_t appVersion; /* Running application's version (from its header when installed from a slot; else as compiled in). */
+  uint16_t blVersion; /* Bootloader version word at BL_VERSION_ADDR (0xFFFF: none). */
+  uint16_t maxChunk; /* Largest chunk the node accepts. */
+  uint8_t pageSize; /* EEPROM page size the node is built for. */
+  uint8_t slotCount; /* Slots in the layout the node uses (0: no valid superblock for this chip; the host formats). */
+  uint32_t chipSize; /* EEPROM size the node is built for. */
+  uint32_t appVersion; /* Running application's version as compiled in (the host shows the header's when a slot holds this very image). */
   uint32_t appCrc; /* CRC-32 of the running application's appLen bytes of flash. */
   uint32_t appLen; /* Length of the running application (its .text + .data), the bytes BACKUP copies. */
 } sb_info_reply;
-SB_STATIC_ASSERT(sizeof(sb_info_reply) == 40, "sb_info_reply layout");
+SB_STATIC_ASSERT(sizeof(sb_info_reply) == 28, "sb_info_reply layout");
 #endif
-#define SB_INFO_REPLY_SIZE 40
+#define SB_INFO_REPLY_SIZE 28
 #define SB_INFO_REPLY_OFF_STATUS 0
 #define SB_INFO_REPLY_OFF_PROTOCOL 1
 #define SB_INFO_REPLY_OFF_SIGNATURE 2
-#define SB_INFO_REPLY_OFF_BOOT_STATE 5
+#define SB_INFO_REPLY_OFF_WINDOW 5
 #define SB_INFO_REPLY_OFF_BL_VERSION 6
-#define SB_INFO_REPLY_OFF_FLASH_SIZE 8
-#define SB_INFO_REPLY_OFF_APP_MAX 12
-#define SB_INFO_REPLY_OFF_CHIP_SIZE 16
-#define SB_INFO_REPLY_OFF_PAGE_SIZE 20
-#define SB_INFO_REPLY_OFF_SLOT_COUNT 22
-#define SB_INFO_REPLY_OFF_CURRENT 23
-#define SB_INFO_REPLY_OFF_MAX_CHUNK 24
-#define SB_INFO_REPLY_OFF_WINDOW 26
-#define SB_INFO_REPLY_OFF_RESULT 27
-#define SB_INFO_REPLY_OFF_APP_VERSION 28
-#define SB_INFO_REPLY_OFF_APP_CRC 32
-#define SB_INFO_REPLY_OFF_APP_LEN 36
+#define SB_INFO_REPLY_OFF_MAX_CHUNK 8
+#define SB_INFO_REPLY_OFF_PAGE_SIZE 10
+#define SB_INFO_REPLY_OFF_SLOT_COUNT 11
+#define SB_INFO_REPLY_OFF_CHIP_SIZE 12
+#define SB_INFO_REPLY_OFF_APP_VERSION 16
+#define SB_INFO_REPLY_OFF_APP_CRC 20
+#define SB_INFO_REPLY_OFF_APP_LEN 24
 
-/* SlotQuery: SLOT request. */
+/* SlotQuery: A request naming a slot (BACKUP). */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
@@ -307,18 +295,6 @@ SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
 #endif
 #define SB_SLOT_QUERY_SIZE 1
 #define SB_SLOT_QUERY_OFF_SLOT 0
-
-/* SlotReply: One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
-#ifndef __ASSEMBLER__
-typedef struct __attribute__((packed)) {
-  uint8_t status; /* Status. */
-  sb_slot_record record; /* The newest valid slot record (all 0 when none). */
-} sb_slot_reply;
-SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 57, "sb_slot_reply layout");
-#endif
-#define SB_SLOT_REPLY_SIZE 57
-#define SB_SLOT_REPLY_OFF_STATUS 0
-#define SB_SLOT_REPLY_OFF_RECORD 1
 
 /* BeginRequest: Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet. */
 #ifndef __ASSEMBLER__
@@ -400,7 +376,7 @@ SB_STATIC_ASSERT(sizeof(sb_crc_reply) == 8, "sb_crc_reply layout");
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t addr; /* EEPROM address. */
-  uint8_t length; /* Bytes to read (<= maxChunk). */
+  uint8_t length; /* Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
 } sb_read_request;
 SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
 #endif
@@ -424,7 +400,7 @@ SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t which; /* 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
-  uint8_t record[]; /* The whole record (BootRecord or SlotRecord). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. Its CRC field is ignored. */
+  uint8_t record[]; /* The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
 } sb_record_request;
 SB_STATIC_ASSERT(sizeof(sb_record_request) == 1, "sb_record_request layout");
 #endif
@@ -432,28 +408,14 @@ SB_STATIC_ASSERT(sizeof(sb_record_request) == 1, "sb_record_request layout");
 #define SB_RECORD_REQUEST_OFF_WHICH 0
 #define SB_RECORD_REQUEST_OFF_RECORD 1
 
-/* WriteRequest: Write raw EEPROM bytes within one page (the superblock, when formatting). A write that touches the superblock makes the node read its layout again. */
+/* SuperblockRequest: Write the superblock at EEPROM address 0 (the host plans it: protocol/ts/fs.ts planLayout; formatting is the host writing an invalid superblock, then the records, then this one). The node then reads its layout again: slotCount is 0 unless the superblock is valid, for this chip, with 1..FS_MAX_SLOTS slots. */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
-  uint32_t addr; /* EEPROM address. */
-  uint8_t data[]; /* 1 .. page size bytes, not crossing a page boundary (else BAD_RANGE). */
-} sb_write_request;
-SB_STATIC_ASSERT(sizeof(sb_write_request) == 4, "sb_write_request layout");
+  sb_superblock superblock; /* The 28 bytes to write at address 0. */
+} sb_superblock_request;
+SB_STATIC_ASSERT(sizeof(sb_superblock_request) == 28, "sb_superblock_request layout");
 #endif
-#define SB_WRITE_REQUEST_SIZE 4
-#define SB_WRITE_REQUEST_OFF_ADDR 0
-#define SB_WRITE_REQUEST_OFF_DATA 4
-
-/* BootReply: The boot record as the node reads it. */
-#ifndef __ASSEMBLER__
-typedef struct __attribute__((packed)) {
-  uint8_t status; /* Status. */
-  sb_boot_record record; /* The newest valid boot record (all 0 when none). */
-} sb_boot_reply;
-SB_STATIC_ASSERT(sizeof(sb_boot_reply) == 17, "sb_boot_reply layout");
-#endif
-#define SB_BOOT_REPLY_SIZE 17
-#define SB_BOOT_REPLY_OFF_STATUS 0
-#define SB_BOOT_REPLY_OFF_RECORD 1
+#define SB_SUPERBLOCK_REQUEST_SIZE 28
+#define SB_SUPERBLOCK_REQUEST_OFF_SUPERBLOCK 0
 
 #endif /* STAGEBOOT_PROTOCOL_H */
