@@ -3,14 +3,15 @@
 // simulated node) check themselves against these files. One vector per line, fields separated
 // by single spaces, byte strings in lower-case hex, "-" for an empty field; '#' starts a comment.
 import {
-  BootFlag, BootState, SlotState, BootResult, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT, Status, type BootRecord, type SlotRecord,
+  BootFlag, BootState, SlotState, BootResult, FS_REC_PITCH, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT, Status, layouts,
+  type BootRecord, type SlotRecord,
 } from '../generated/protocol.ts';
 import { crc16, crc32 } from '../ts/crc.ts';
 import { chips } from '../ts/chips.ts';
-import { encodeRecord, encodeSuperblock, planLayout, pickRecord, decodeRecord } from '../ts/fs.ts';
+import { encodeRecord, encodeSuperblock, planLayout, pickRecord, decodeRecord, recordAddrs } from '../ts/fs.ts';
 import { encodeFrame } from '../ts/frame.ts';
 import { encodeHeader, makeHeader } from '../ts/image.ts';
-import { encodeStruct } from '../ts/struct.ts';
+import { decodeStruct, encodeStruct } from '../ts/struct.ts';
 
 const hx = (b: Uint8Array) => (b.length ? Buffer.from(b).toString('hex') : '-');
 const h32 = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
@@ -31,6 +32,11 @@ function crcVectors(fn: (b: Uint8Array) => number, width: number): string[] {
   return inputs.map((b) => `${hx(b)} ${fn(b).toString(16).padStart(width, '0')}`);
 }
 
+/** A record as RECORD carries it: without its trailing CRC field, which the node computes. */
+function recordBody(name: 'BootRecord' | 'SlotRecord', rec: BootRecord | SlotRecord): Uint8Array {
+  return encodeStruct(name, rec as never).subarray(0, layouts[name].size - 4);
+}
+
 function frameVectors(): string[] {
   const sig = Uint8Array.of(0x1e, 0x95, 0x0f);
   const app = bytes(3000, 21);
@@ -42,19 +48,21 @@ function frameVectors(): string[] {
   // that matter (a 64- and a 128-byte DATA chunk) and one full of SOF bytes.
   const cases: [string, number, number, Uint8Array][] = [
     ['INFO', Msg.INFO, 0, new Uint8Array(0)],
-    ['INFO reply (InfoReply, 40 bytes)', Msg.INFO | REPLY_BIT, 0, encodeStruct('InfoReply', {
-      status: Status.OK, protocol: PROTOCOL_VERSION, signature: sig, bootState: BootState.IDLE, blVersion: 0x0102, flashSize: 32768, appMax: 0x7c00,
-      chipSize: 65536, pageSize: 128, slotCount: 2, current: NO_SLOT, maxChunk: 128, window: 2, result: BootResult.NONE,
-      appVersion: 0x010000, appCrc: crc32(app.subarray(0, 2900)), appLen: 2900,
+    ['INFO reply (InfoReply, 28 bytes: static facts of the node; the records the host reads itself)', Msg.INFO | REPLY_BIT, 0, encodeStruct('InfoReply', {
+      status: Status.OK, protocol: PROTOCOL_VERSION, signature: sig, window: 2, blVersion: 0x0102, maxChunk: 128, pageSize: 128, slotCount: 2,
+      chipSize: 65536, appVersion: 0x010000, appCrc: crc32(app.subarray(0, 2900)), appLen: 2900,
     })],
-    ['RECORD of slot 0 (which 1, the slot record with the seq read; CRC field ignored)', Msg.RECORD, 1, encodeStruct('RecordRequest', { which: 1, record: encodeStruct('SlotRecord', slotRecord) })],
-    ['RECORD of the boot record (which 0): PENDING for trial', Msg.RECORD, 2, encodeStruct('RecordRequest', { which: 0, record: encodeStruct('BootRecord', bootRecord) })],
-    ['BEGIN slot 0, 128-byte chunks, resuming at chunk 12', Msg.BEGIN, 3, encodeStruct('BeginRequest', { slot: 0, chunkSize: 128, length: app.length, startChunk: 12 })],
-    ['CRC of slot 0', Msg.CRC, 4, encodeStruct('CrcRequest', { slot: 0, length: app.length })],
-    ['CRC reply', Msg.CRC | REPLY_BIT, 4, encodeStruct('CrcReply', { status: Status.OK, crc: header.payloadCrc })],
-    ['WRITE of the superblock', Msg.WRITE, 5, encodeStruct('WriteRequest', { addr: 0, data: encodeSuperblock(sb) })],
-    ['BACKUP into slot 1', Msg.BACKUP, 6, encodeStruct('SlotQuery', { slot: 1 })],
-    ['RECORD refused: STALE', Msg.RECORD | REPLY_BIT, 1, Uint8Array.of(Status.STALE)],
+    ['READ of slot 0\'s record copy A (56 bytes at 5 x FS_REC_PITCH)', Msg.READ, 1, encodeStruct('ReadRequest', { addr: recordAddrs(FS_REC_PITCH, 0)[0], length: 56 })],
+    ['READ reply: the boot record copy as the EEPROM holds it', Msg.READ | REPLY_BIT, 2, encodeStruct('ReadReply', { status: Status.OK, data: encodeRecord('BootRecord', bootRecord) })],
+    ['RECORD of slot 0 (which 1, the slot record with the seq read, without its CRC field: a 59-byte frame)', Msg.RECORD, 3, encodeStruct('RecordRequest', { which: 1, record: recordBody('SlotRecord', slotRecord) })],
+    ['RECORD of the boot record (which 0, 12 bytes): PENDING for trial', Msg.RECORD, 4, encodeStruct('RecordRequest', { which: 0, record: recordBody('BootRecord', bootRecord) })],
+    ['BEGIN slot 0, 128-byte chunks, resuming at chunk 12', Msg.BEGIN, 5, encodeStruct('BeginRequest', { slot: 0, chunkSize: 128, length: app.length, startChunk: 12 })],
+    ['CRC of slot 0', Msg.CRC, 6, encodeStruct('CrcRequest', { slot: 0, length: app.length })],
+    ['CRC reply', Msg.CRC | REPLY_BIT, 6, encodeStruct('CrcReply', { status: Status.OK, crc: header.payloadCrc })],
+    ['SUPERBLOCK: an invalid one (28 zero bytes), what a format writes first', Msg.SUPERBLOCK, 7, encodeStruct('SuperblockRequest', { superblock: decodeStruct('Superblock', new Uint8Array(28)) })],
+    ['SUPERBLOCK: the planned layout (24LC512, 2 slots), what a format writes last', Msg.SUPERBLOCK, 8, encodeStruct('SuperblockRequest', { superblock: sb })],
+    ['BACKUP into slot 1', Msg.BACKUP, 9, encodeStruct('SlotQuery', { slot: 1 })],
+    ['RECORD refused: STALE', Msg.RECORD | REPLY_BIT, 3, Uint8Array.of(Status.STALE)],
     ['DATA, 64-byte chunk', Msg.DATA, 0x7e, bytes(66, 5)],
     ['DATA, 128-byte chunk', Msg.DATA, 255, bytes(130, 11)],
     ['SOF bytes in the payload', Msg.READ, 1, Uint8Array.of(0x7e, 0x7e, 0x7e)],
