@@ -32,6 +32,8 @@ describe('stageboot node commands', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ ok: true, signature: '1E 95 0F', slotCount: 2, window: 4, maxChunk: 128 });
+    // From the parts table (the signature) and from the boot record, which the host reads.
+    expect(j).toMatchObject({ flashSize: 32768, appMax: 32768 - 1024, bootState: 'IDLE', current: null, lastResult: 'NONE' });
     expect(j.slots).toHaveLength(2);
   });
 

@@ -1,6 +1,7 @@
-// A small in-test node that follows the node's side of protocol 2 (protocol/WIRE.md): enough to
-// exercise the HOST's policy of the EEPROM file system (protocol/STATES.md), its request/retry
-// and its window/retransmission logic under faults. It is not the product's node (that is
+// A small in-test node that follows the node's side of protocol 2 (protocol/WIRE.md; the real
+// one is sketch-lib/src/sb_engine.S): enough to exercise the HOST's policy of the EEPROM file
+// system (protocol/STATES.md), its request/retry and its window/retransmission logic under
+// faults. It is not the product's node (that is
 // sketch-lib on the simulated ATmega328P, tested in test/sketch-lib and test/e2e): it keeps the
 // EEPROM as a plain byte array, models the chip's write time only as time spent per chunk, and
 // stands in for the bootloader with a few lines at each reset.
@@ -11,7 +12,7 @@ import {
   recordAddrs, slotDataAddr,
   type BootRecord, type Frame, type SlotRecord, type Superblock,
 } from '../../protocol/ts/index.ts';
-import type { Clock } from '../../host/src/transport/clock.ts';
+import type { Clock, TimerHandle } from '../../host/src/transport/clock.ts';
 import type { ByteLink } from '../../host/src/transport/link.ts';
 
 export interface ModelOptions {
@@ -24,7 +25,6 @@ export interface ModelOptions {
   formatted?: boolean;
   chipSize?: number;
   pageSize?: number;
-  appMax?: number;
   maxChunk?: number;
   window?: number;
   /** The running application's flash bytes (INFO's appLen and appCrc; what BACKUP copies). */
@@ -64,6 +64,9 @@ export interface ModelSlot {
 
 const REC = { boot: layouts.BootRecord.size, slot: layouts.SlotRecord.size };
 
+/** Quiet time after which the node drops a partial frame (sketch-lib: more than 3 ms). */
+const QUIET_MS = 4;
+
 export class NodeModel {
   readonly o: Options;
   /** The EEPROM. */
@@ -72,8 +75,13 @@ export class NodeModel {
   readonly dataLog: { chunk: number; cum: number }[] = [];
   /** Every request type the node handled, in order. */
   readonly requests: number[] = [];
-  /** Write operations on the EEPROM (chunks, records, WRITE, BACKUP). */
+  /** Write operations on the EEPROM (chunks, records, SUPERBLOCK, BACKUP). */
   writes = 0;
+  /**
+   * READs that ran past the chip's end or across a 64 KiB block: the node does not refuse them
+   * (its sequential read wraps), so a host must never send one.
+   */
+  wrappedReads = 0;
   rewrites = 0;
   begins = 0;
   reboots = 0;
@@ -95,7 +103,9 @@ export class NodeModel {
   appVersion: number;
   private layout: Superblock | null = null;
   private transfer: Transfer | null = null;
-  private readonly decoder = new FrameDecoder();
+  /** Like the node's frame buffer: a payload up to a DATA frame of maxChunk (2 + maxChunk). */
+  private readonly decoder: FrameDecoder;
+  private quiet: TimerHandle | null = null;
   private busyUntil = 0;
   private bootedAt = -Infinity;
   private link: ByteLink;
@@ -104,9 +114,10 @@ export class NodeModel {
     this.link = link;
     this.o = {
       signature: o.signature ?? [0x1e, 0x95, 0x0f], slots: o.slots ?? 2, capacity: o.capacity ?? 0, formatted: o.formatted ?? true,
-      chipSize: o.chipSize ?? 65536, pageSize: o.pageSize ?? 128, appMax: o.appMax ?? 0x7000, maxChunk: o.maxChunk ?? 128,
+      chipSize: o.chipSize ?? 65536, pageSize: o.pageSize ?? 128, maxChunk: o.maxChunk ?? 128,
       window: o.window ?? 4, app: o.app ?? pseudoRandom(10_000, 0x5eed), appVersion: o.appVersion ?? 0x010000, chunkMs: o.chunkMs ?? (() => 0), bootMs: o.bootMs ?? 500,
     };
+    this.decoder = new FrameDecoder(2 + this.o.maxChunk);
     this.app = this.o.app;
     this.appVersion = this.o.appVersion;
     this.memory = new Uint8Array(this.o.chipSize).fill(0xff);
@@ -117,7 +128,13 @@ export class NodeModel {
   /** Attaches the node to a new link (the host reopened its port); its state stays. */
   relink(link: ByteLink): void {
     this.link = link;
-    link.onData((b) => { for (const f of this.decoder.push(b)) this.take(f); });
+    link.onData((b) => {
+      for (const f of this.decoder.push(b)) this.take(f);
+      // Like the node: a partial frame (a corrupted length byte, a stray SOF) is dropped once
+      // the line has been quiet for a few ms, so it cannot swallow the frames after it.
+      if (this.quiet) this.clock.clearTimer(this.quiet);
+      this.quiet = this.decoder.pending ? this.clock.setTimer(() => { this.quiet = null; for (const f of this.decoder.idle()) this.take(f); }, QUIET_MS) : null;
+    });
   }
 
   /** A reset: RAM (the transfer) is lost, the EEPROM stays, and the bootloader runs. */
@@ -199,14 +216,14 @@ export class NodeModel {
 
   // ---- requests, as sketch-lib answers them
 
-  /** Fixed request sizes; RECORD, WRITE and DATA carry a variable tail. */
+  /** Request sizes (sb_engine.S's table); RECORD and DATA carry a variable tail. */
   private static readonly sizes: Record<number, number> = {
-    [Msg.INFO]: 0, [Msg.SLOT]: layouts.SlotQuery.size, [Msg.BEGIN]: layouts.BeginRequest.size, [Msg.CRC]: layouts.CrcRequest.size,
-    [Msg.CONFIRM]: 0, [Msg.READ]: layouts.ReadRequest.size, [Msg.REBOOT]: 0, [Msg.BOOT]: 0, [Msg.BACKUP]: layouts.SlotQuery.size,
+    [Msg.INFO]: 0, [Msg.BEGIN]: layouts.BeginRequest.size, [Msg.CRC]: layouts.CrcRequest.size, [Msg.CONFIRM]: 0,
+    [Msg.READ]: layouts.ReadRequest.size, [Msg.REBOOT]: 0, [Msg.SUPERBLOCK]: layouts.SuperblockRequest.size, [Msg.BACKUP]: layouts.SlotQuery.size,
   };
 
   /** Requests whose first byte names a slot of the layout. */
-  private static readonly slotArg = new Set<number>([Msg.SLOT, Msg.BEGIN, Msg.CRC, Msg.BACKUP]);
+  private static readonly slotArg = new Set<number>([Msg.BEGIN, Msg.CRC, Msg.BACKUP]);
 
   private handle(f: Frame): void {
     this.requests.push(f.type);
@@ -214,7 +231,7 @@ export class NodeModel {
     if (b > 0) { this.busy.set(f.type, b - 1); this.busyReplies++; this.status(f, Status.BUSY); return; }
     if (f.type === Msg.DATA) return this.data(f);
     const size = NodeModel.sizes[f.type];
-    const known = size !== undefined || f.type === Msg.RECORD || f.type === Msg.WRITE;
+    const known = size !== undefined || f.type === Msg.RECORD;
     if (!known) return this.status(f, Status.UNKNOWN_TYPE);
     if (size !== undefined && f.payload.length !== size) return this.status(f, Status.BAD_FRAME);
     if (NodeModel.slotArg.has(f.type)) {
@@ -223,12 +240,10 @@ export class NodeModel {
     }
     switch (f.type) {
       case Msg.INFO: return this.info(f);
-      case Msg.SLOT: return this.reply(f, Uint8Array.of(Status.OK, ...this.rawRecord(1 + f.payload[0])));
-      case Msg.BOOT: return this.reply(f, Uint8Array.of(Status.OK, ...this.rawRecord(0)));
       case Msg.BEGIN: return this.begin(f);
       case Msg.CRC: return this.crc(f);
       case Msg.RECORD: return this.status(f, this.record(f.payload));
-      case Msg.WRITE: return this.status(f, this.write(f.payload));
+      case Msg.SUPERBLOCK: return this.status(f, this.superblock(f.payload));
       case Msg.BACKUP: return this.status(f, this.backup(f.payload[0]));
       case Msg.CONFIRM: return this.status(f, this.confirm());
       case Msg.READ: return this.read(f);
@@ -241,12 +256,11 @@ export class NodeModel {
     }
   }
 
+  /** INFO: static facts only; the host reads the superblock and the records itself. */
   private info(f: Frame): void {
-    const b = this.boot;
     this.reply(f, encodeStruct('InfoReply', {
-      status: Status.OK, protocol: PROTOCOL_VERSION, signature: Uint8Array.from(this.o.signature), bootState: b?.state ?? 0,
-      blVersion: 0x0100, flashSize: 32768, appMax: this.o.appMax, chipSize: this.o.chipSize, pageSize: this.o.pageSize,
-      slotCount: this.slotCount, current: b?.current ?? NO_SLOT, maxChunk: this.o.maxChunk, window: this.o.window, result: b?.result ?? 0,
+      status: Status.OK, protocol: PROTOCOL_VERSION, signature: Uint8Array.from(this.o.signature), window: this.o.window,
+      blVersion: 0x0100, maxChunk: this.o.maxChunk, pageSize: this.o.pageSize, slotCount: this.slotCount, chipSize: this.o.chipSize,
       appVersion: this.appVersion, appCrc: this.appCrc, appLen: this.app.length,
     }));
   }
@@ -315,25 +329,27 @@ export class NodeModel {
     this.reply(f, encodeStruct('CrcReply', { status: Status.OK, crc: crc32(this.memory.subarray(at, at + length)) }));
   }
 
+  /**
+   * RECORD: the record without its CRC field (12 or 52 bytes), written as the next version if
+   * the seq it names is the newest one's (0: none). Works unformatted: a format writes records
+   * before the superblock.
+   */
   private record(p: Uint8Array): number {
     const which = p[0];
     this.beforeRecord?.(which);
-    if (which > FS_MAX_SLOTS || p.length !== 1 + (which ? REC.slot : REC.boot)) return Status.BAD_FRAME;
+    if (which > FS_MAX_SLOTS || p.length !== 1 + (which ? REC.slot : REC.boot) - 4) return Status.BAD_FRAME;
     const have = this.load(which).record?.seq ?? 0;
     if ((p[1] | (p[2] << 8)) !== have) return Status.STALE;
-    this.store(which, p.subarray(1));
+    this.store(which, Uint8Array.from([...p.subarray(1), 0, 0, 0, 0]));
     if (this.transfer && this.transfer.slot === which - 1) this.transfer = null;
     return Status.OK;
   }
 
-  private write(p: Uint8Array): number {
-    const addr = p[0] | (p[1] << 8) | (p[2] << 16) | (p[3] << 24);
-    const data = p.subarray(4);
-    const page = this.o.pageSize;
-    if (data.length < 1 || data.length > page || (addr % page) + data.length > page || addr + data.length > this.o.chipSize) return Status.BAD_RANGE;
-    this.memory.set(data, addr);
+  /** SUPERBLOCK: the host's 28 bytes at address 0, then the layout is read again. */
+  private superblock(p: Uint8Array): number {
+    this.memory.set(p, 0);
     this.wrote();
-    if (addr < layouts.Superblock.size) this.readLayout();
+    this.readLayout();
     return Status.OK;
   }
 
@@ -355,11 +371,17 @@ export class NodeModel {
     return b?.state === BootState.IDLE && b.result === BootResult.CONFIRMED ? Status.OK : Status.NOT_TRIAL;
   }
 
+  /**
+   * READ: 1 .. maxChunk bytes below 2^24, else BAD_RANGE. Like the node, nothing else is
+   * checked: the sequential read wraps inside its 64 KiB block, and the chip ignores address
+   * bits above its size (counted in wrappedReads).
+   */
   private read(f: Frame): void {
     const { addr, length } = decodeStruct('ReadRequest', f.payload);
-    // Like the node: a read never crosses a 64 KiB boundary (a 24LC1025's block wraps there).
-    if (length < 1 || length > this.o.maxChunk || addr + length > this.o.chipSize || ((addr & 0xffff) + length) > 0x10000) return this.status(f, Status.BAD_RANGE);
-    this.reply(f, encodeStruct('ReadReply', { status: Status.OK, data: this.memory.slice(addr, addr + length) }));
+    if (length < 1 || length > this.o.maxChunk || addr >= 0x1000000) return this.status(f, Status.BAD_RANGE);
+    if (addr + length > this.o.chipSize || (addr & 0xffff) + length > 0x10000) this.wrappedReads++;
+    const at = (i: number) => ((addr & ~0xffff) + ((addr + i) & 0xffff)) % this.o.chipSize;
+    this.reply(f, encodeStruct('ReadReply', { status: Status.OK, data: Uint8Array.from({ length }, (_, i) => this.memory[at(i)]) }));
   }
 
   // ---- the EEPROM file system, the node's side: A/B copies, seq, CRC
@@ -373,19 +395,6 @@ export class NodeModel {
     const size = which === 0 ? REC.boot : REC.slot;
     const [a, b] = this.addrs(which);
     return pickRecord<{ seq: number }>(decodeRecord(name, this.memory.subarray(a, a + size)), decodeRecord(name, this.memory.subarray(b, b + size)));
-  }
-
-  /** What SLOT and BOOT send: the newest valid record, or zeros (slot fields NO_SLOT) when none. */
-  private rawRecord(which: number): Uint8Array {
-    const size = which === 0 ? REC.boot : REC.slot;
-    const p = this.load(which);
-    if (!p.record) {
-      const none = new Uint8Array(size);
-      if (which === 0) none.fill(NO_SLOT, 4, 7);
-      return none;
-    }
-    const at = this.addrs(which)[p.writeTo === 0 ? 1 : 0];
-    return this.memory.slice(at, at + size);
   }
 
   /** Writes `bytes` as the next version of a record: the other copy, seq + 1, fresh CRC. */

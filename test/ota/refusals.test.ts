@@ -36,12 +36,16 @@ describe('refusals before anything is written', () => {
     expect(r.node.begins).toBe(0);
   });
 
-  it('refuses an image larger than the flash below the bootloader', async () => {
-    const r = rig({ node: { appMax: 0x7000 } });
-    const e = await refusedUnwritten(r, () => push(r.client, image(0x7000 + 1)));
+  it('refuses an image larger than the flash below the bootloader (the part\'s flash, from its signature, less the boot section)', async () => {
+    const r = rig();
+    const e = await refusedUnwritten(r, () => push(r.client, image(0x7c00 + 1)));
     expect(e.code).toBe('too-big');
-    expect(e.message).toMatch(/1 bytes over/);
+    expect(e.message).toMatch(/bootloader starts at 0x7c00 \(1 bytes over\)/);
     expect(r.node.begins).toBe(0);
+    // An ATmega1284P (128 KiB of flash) takes more than a 328P would.
+    const big = rig({ node: { signature: [0x1e, 0x97, 0x05], chipSize: 131072, slots: 1 } });
+    const info = await big.clock.run(big.client.info());
+    expect(info).toMatchObject({ flashSize: 131072, appMax: 131072 - 1024 });
   });
 
   it('refuses an image larger than the slot', async () => {
@@ -89,7 +93,7 @@ describe('the host refuses what the node used to refuse, writing nothing', () =>
       [0, 256, h, 'bad-frame', 'BAD_FRAME'], // above maxChunk
       [0, 64, { ...h, headerCrc: h.headerCrc ^ 1 }, 'bad-header', 'BAD_HEADER'],
       [0, 64, image(1000, 2, [0x1e, 0x95, 0x14]).header, 'wrong-target', 'WRONG_TARGET'],
-      [0, 64, image(0x7001).header, 'too-big', 'TOO_BIG'], // above appMax
+      [0, 64, image(0x7c01).header, 'too-big', 'TOO_BIG'], // above appMax: 32 KiB less the 1 KiB boot section
       [0, 64, makeHeader(new Uint8Array(100), { signature: Uint8Array.of(0x1e, 0x95, 0x0f), loadAddr: 0x100 }), 'too-big', 'TOO_BIG'],
       [2, 64, h, 'bad-slot', 'BAD_SLOT'],
     ] as const) {
@@ -193,6 +197,19 @@ describe('other refusals from the node', () => {
     r.node.memory.set(payload(300, 3), 0x10000 - 100);
     const data = await r.clock.run(r.client.read(0x10000 - 100, 300));
     expect(data).toEqual(payload(300, 3));
+    expect(r.node.wrappedReads).toBe(0);
+  });
+
+  it('refuses a read beyond the EEPROM without sending it (the node would wrap around)', async () => {
+    const r = rig(); // a 64 KiB EEPROM
+    await r.clock.run(r.client.info());
+    const reads = sent(r, Msg.READ);
+    const e = await failure(r.client.read(0xfff0, 0x20), r.clock);
+    expect(e.code).toBe('bad-range');
+    expect(e.message).toMatch(/^READ at 0xfff0 .*refused: address or chunk out of range \(BAD_RANGE\)$/);
+    expect(sent(r, Msg.READ)).toBe(reads);
+    expect(await r.clock.run(r.client.read(0xfff0, 0x10))).toEqual(r.node.memory.subarray(0xfff0));
+    expect(r.node.wrappedReads).toBe(0);
   });
 
   it('retries a BUSY node and then succeeds', async () => {

@@ -1,6 +1,6 @@
 // The host's windowed transfer against a model node over a faulty, paced link (virtual time).
 import { describe, expect, it } from 'vitest';
-import { Msg, SlotState } from '../../protocol/ts/index.ts';
+import { BootResult, BootState, Msg, SlotState } from '../../protocol/ts/index.ts';
 import { push } from '../../host/src/ota/push.ts';
 import { OtaError } from '../../host/src/ota/errors.ts';
 import { image, rig } from './helpers.ts';
@@ -130,6 +130,17 @@ describe('windowed transfer', () => {
     expect(res.chunkSize).toBe(32); // 64 - 6 - 2 = 56: the largest power of two below
     expect(r.faults.stats().toNode.tooBig).toBe(0);
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
+  });
+
+  it('stages and activates over 61-byte radio packets: a slot RECORD is a 59-byte frame, a record copy comes in two READs', async () => {
+    const r = rig({ mtu: 61, faults: { mtu: 61 } });
+    const img = image(3000);
+    const res = await r.clock.run(push(r.client, img, { activate: 'now' }));
+    expect(res.chunkSize).toBe(32);
+    expect(r.faults.stats().toNode.tooBig + r.faults.stats().toHost.tooBig).toBe(0);
+    expect(r.node.boot).toMatchObject({ state: BootState.IDLE, current: res.slot, result: BootResult.INSTALLED });
+    expect(r.node.app).toEqual(img.payload);
+    expect(r.node.wrappedReads).toBe(0);
   });
 
   it('refuses, writing nothing, a link whose MTU cannot carry a slot record towards the node', async () => {

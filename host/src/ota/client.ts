@@ -2,12 +2,13 @@
 // system. Each primitive sends one request (with the session's retries), checks the reply's
 // status and returns the decoded reply; a refusal becomes an OtaError that says what the node
 // objected to. In protocol 2 the host owns the file system's policy (protocol/STATES.md,
-// WIRE.md "Who does what"): begin, end, activate, erase and format read the records, refuse
-// what protocol 1's node refused (the same errors, nothing written), and write the next
-// versions with RECORD (records.ts).
+// WIRE.md "Who does what"): it reads the superblock and both copies of every record with READ
+// and picks the newest valid copy as the node does; begin, end, activate, erase and format
+// refuse what protocol 1's node refused (the same errors, nothing written) and write the next
+// versions with RECORD (records.ts); format writes the superblock with SUPERBLOCK.
 import {
-  ActivateMode, BootFlag, BootResult, BootState, CHUNK_MIN, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, ImageFlag, Msg, NO_SLOT, PROTOCOL_VERSION, REPLY_BIT,
-  SlotRole, SlotState, Status,
+  ActivateMode, BootFlag, BootResult, BootState, CHUNK_MIN, FRAME_MAX_PAYLOAD, FRAME_OVERHEAD, FS_MAX_SLOTS, FS_REC_PITCH, ImageFlag, Msg, NO_SLOT,
+  PROTOCOL_VERSION, REPLY_BIT, SlotRole, SlotState, Status,
   decodeHeader, decodeRecord, decodeStruct, decodeSuperblock, encodeHeader, encodeStruct, encodeSuperblock, headerFor, hex32, layouts, pickRecord,
   planLayout, recordAddrs, slotDataAddr,
   type BootRecord, type Frame, type ImageHeader, type InfoReply, type SlotRecord, type Superblock, type StructName,
@@ -18,6 +19,7 @@ import {
   BOOT_RECORD, bootRecord, noBootRecord, noHeader, recordRead, sameHeader, slotWhich, updateRecord,
   type RecordIo, type RecordName, type RecordRead,
 } from './records.ts';
+import { nodeFlash } from './node-flash.ts';
 import { Session, type RetryOptions, type SessionOptions } from './session.ts';
 
 export type ActivateModeName = 'now' | 'later' | 'trial';
@@ -37,6 +39,25 @@ export interface SlotInfo {
   capacity: number;
   progress: number;
   header: ImageHeader;
+}
+
+/**
+ * What the host knows of a node after INFO: the INFO reply, the flash figures of its part (INFO
+ * names the chip by signature only), and the boot record's state, current slot and last result
+ * (the host reads the boot record itself). appVersion is the running image's header's version
+ * when the current slot holds that very image (see OtaClient.info).
+ */
+export interface NodeInfo extends InfoReply {
+  /** Flash size of the part the signature names. */
+  flashSize: number;
+  /** Largest application: the stageboot bootloader's start address. */
+  appMax: number;
+  /** BootState from the boot record (0: no valid boot record). */
+  bootState: number;
+  /** Slot of the running image per the boot record, or NO_SLOT. */
+  current: number;
+  /** BootResult of the last activation (NONE without a boot record). */
+  result: number;
 }
 
 /** Roles that forbid writing a slot: pending or installing, or a running trial's backup. */
@@ -74,7 +95,9 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
 
 export class OtaClient {
   readonly session: Session;
-  private cachedInfo: InfoReply | null = null;
+  private cachedInfo: NodeInfo | null = null;
+  /** The last INFO reply: READ's limits (maxChunk, chipSize) while info() reads the records. */
+  private lastReply: InfoReply | null = null;
 
   /** Retries of the first INFO: enough to span WAKE_MS, unless the caller chose the retries. */
   private readonly wakeRetries: number | undefined;
@@ -122,19 +145,23 @@ export class OtaClient {
   }
 
   /**
-   * INFO. The client's first one waits out a starting board (see WAKE_MS) unless retries were set.
-   * The node reports the version compiled into the running sketch; when the boot record's
-   * `current` slot holds exactly the running image (its header's length and payload CRC are
-   * appLen and appCrc), the version in that header is the one the user gave it: shown instead.
+   * INFO, then the boot record (READ of both copies). The client's first INFO waits out a
+   * starting board (see WAKE_MS) unless retries were set. The node reports the version compiled
+   * into the running sketch; when the boot record's `current` slot holds exactly the running
+   * image (its header's length and payload CRC are appLen and appCrc), the version in that
+   * header is the one the user gave it: shown instead.
    */
-  async info(o: RetryOptions = {}): Promise<InfoReply> {
+  async info(o: RetryOptions = {}): Promise<NodeInfo> {
     const wake = this.cachedInfo || this.wakeRetries === undefined ? {} : { retries: this.wakeRetries };
     const f = await this.request(Msg.INFO, new Uint8Array(0), { ...wake, ...o });
     this.check(Msg.INFO, f);
     if (f.payload.length >= 2 && f.payload[1] !== PROTOCOL_VERSION) {
       throw new OtaError(`the node speaks protocol version ${f.payload[1]}; this host speaks ${PROTOCOL_VERSION}`, 'protocol-version', 'refused');
     }
-    const info = this.decodeReply(Msg.INFO, f, 'InfoReply');
+    const reply = this.decodeReply(Msg.INFO, f, 'InfoReply');
+    this.lastReply = reply;
+    const b = await this.boot();
+    const info: NodeInfo = { ...reply, ...nodeFlash(reply.signature), bootState: b.state, current: b.current, result: b.result };
     if (info.current < info.slotCount) {
       const h = (await this.slotRecord(info.current)).record?.header;
       if (h && h.length === info.appLen && h.payloadCrc === info.appCrc) info.appVersion = h.appVersion;
@@ -144,7 +171,7 @@ export class OtaClient {
   }
 
   /** INFO, asked once per client. */
-  async nodeInfo(): Promise<InfoReply> {
+  async nodeInfo(): Promise<NodeInfo> {
     return this.cachedInfo ?? this.info();
   }
 
@@ -171,60 +198,64 @@ export class OtaClient {
     return (await this.bootRecord()).record ?? noBootRecord();
   }
 
-  /** SLOT: slot i's newest valid record (null: none) and its seq. */
+  /** Slot i's newest valid record (null: none) and its seq, read from both copies. */
   async slotRecord(slot: number): Promise<RecordRead<SlotRecord>> {
-    const f = await this.request(Msg.SLOT, encodeStruct('SlotQuery', { slot }));
-    this.check(Msg.SLOT, f, `of slot ${slot}`);
-    this.decodeReply(Msg.SLOT, f, 'SlotReply');
-    return recordRead(decodeRecord('SlotRecord', f.payload.subarray(1)));
+    return this.recordCopies('SlotRecord', slot);
   }
 
-  /** BOOT: the newest valid boot record (null: none) and its seq. */
+  /** The newest valid boot record (null: none) and its seq, read from both copies. */
   async bootRecord(): Promise<RecordRead<BootRecord>> {
-    const f = await this.request(Msg.BOOT, new Uint8Array(0));
-    this.check(Msg.BOOT, f);
-    this.decodeReply(Msg.BOOT, f, 'BootReply');
-    return recordRead(decodeRecord('BootRecord', f.payload.subarray(1)));
+    return this.recordCopies('BootRecord', 'boot');
   }
 
   /**
-   * A record read as the node's own reader does, from both copies with READ: SLOT is refused
-   * while the EEPROM is not formatted, and formatting writes records before the superblock.
+   * A record read as the node's own reader does: both copies with READ (at FS_REC_PITCH, where
+   * the node keeps them whether or not the EEPROM is formatted), the newest valid one picked
+   * (protocol/ts/fs.ts pickRecord: B wins a tie). Its seq is what the next RECORD names.
    */
-  async recordCopies<N extends RecordName>(name: N, which: 'boot' | number, pitch: number): Promise<RecordRead<N extends 'BootRecord' ? BootRecord : SlotRecord>> {
+  async recordCopies<N extends RecordName>(name: N, which: 'boot' | number): Promise<RecordRead<N extends 'BootRecord' ? BootRecord : SlotRecord>> {
     const size = layouts[name].size;
-    const [a, b] = recordAddrs(pitch, which);
+    const [a, b] = recordAddrs(FS_REC_PITCH, which);
     const copy = async (at: number) => decodeRecord(name, await this.read(at, size));
     return recordRead(pickRecord(await copy(a), await copy(b)).record);
   }
 
-  /** RECORD: the next version of a record; resolves with the node's status (OK or STALE, say). */
+  /**
+   * RECORD: the next version of a record, sent without its CRC field (the node computes it; a
+   * slot record's frame stays within a 61-byte radio packet). Resolves with the node's status
+   * (OK, or STALE when its newest record's seq is not `seq`).
+   */
   async record<N extends RecordName>(name: N, which: number, rec: N extends 'BootRecord' ? BootRecord : SlotRecord, seq: number): Promise<number> {
-    const bytes = encodeStruct(name, { ...rec, seq, crc: 0 } as never);
+    if (!Number.isInteger(which) || which < 0 || which > FS_MAX_SLOTS) throw hostRefusal(Msg.RECORD, Status.BAD_FRAME, `of record ${which}`);
+    const bytes = encodeStruct(name, { ...rec, seq, crc: 0 } as never).subarray(0, layouts[name].size - 4);
     const f = await this.request(Msg.RECORD, encodeStruct('RecordRequest', { which, record: bytes }));
     if (f.type !== (Msg.RECORD | REPLY_BIT) || f.payload.length < 1) throw new OtaError('malformed reply to RECORD', 'bad-reply', 'refused');
     return f.payload[0];
   }
 
-  private slotIo(slot: number, sb?: Superblock): RecordIo<'SlotRecord'> {
+  private slotIo(slot: number): RecordIo<'SlotRecord'> {
     return {
       name: 'SlotRecord', which: slotWhich(slot), context: `of slot ${slot}`,
-      read: () => (sb ? this.recordCopies('SlotRecord', slot, sb.recPitch) : this.slotRecord(slot)),
+      read: () => this.slotRecord(slot),
       write: (r, seq) => this.record('SlotRecord', slotWhich(slot), r, seq),
     };
   }
 
-  private bootIo(sb?: Superblock): RecordIo<'BootRecord'> {
+  private bootIo(): RecordIo<'BootRecord'> {
     return {
       name: 'BootRecord', which: BOOT_RECORD, context: 'of the boot record',
-      read: () => (sb ? this.recordCopies('BootRecord', 'boot', sb.recPitch) : this.bootRecord()),
+      read: () => this.bootRecord(),
       write: (r, seq) => this.record('BootRecord', BOOT_RECORD, r, seq),
     };
   }
 
-  /** WRITE: raw bytes within one EEPROM page. */
-  async write(addr: number, data: Uint8Array): Promise<void> {
-    await this.call(Msg.WRITE, encodeStruct('WriteRequest', { addr, data }), 'StatusReply', { context: `at 0x${addr.toString(16)}` });
+  /**
+   * SUPERBLOCK: writes these 28 bytes at EEPROM address 0; the node then takes the layout if it
+   * is valid for its chip (1 .. FS_MAX_SLOTS slots), else it reports no slots.
+   */
+  async writeSuperblock(bytes: Uint8Array): Promise<void> {
+    if (bytes.length !== layouts.SuperblockRequest.size) throw hostRefusal(Msg.SUPERBLOCK, Status.BAD_FRAME);
+    await this.call(Msg.SUPERBLOCK, bytes, 'StatusReply');
   }
 
   /**
@@ -251,7 +282,7 @@ export class OtaClient {
   }
 
   /** A slot that exists on this node, or the refusal the node would have given. */
-  private async existingSlot(op: number | string, slot: number, context: string): Promise<InfoReply> {
+  private async existingSlot(op: number | string, slot: number, context: string): Promise<NodeInfo> {
     const info = await this.nodeInfo();
     if (!info.slotCount) throw hostRefusal(op, Status.NOT_FORMATTED, context);
     if (!Number.isInteger(slot) || slot < 0 || slot >= info.slotCount) throw hostRefusal(op, Status.BAD_SLOT, context);
@@ -347,7 +378,7 @@ export class OtaClient {
   }
 
   /** The slot a trial of `target` reverts to, made if need be (STATES.md, "Trial and the backup image"). */
-  private async backupFor(target: number, info: InfoReply, ctx: string): Promise<number> {
+  private async backupFor(target: number, info: NodeInfo, ctx: string): Promise<number> {
     const recs: (SlotRecord | null)[] = [];
     for (let k = 0; k < info.slotCount; k++) recs.push(k === target ? null : (await this.slotRecord(k)).record);
     const holdsRunning = recs.findIndex((r) => r?.state === SlotState.STAGED && r.header.length === info.appLen && r.header.payloadCrc === info.appCrc);
@@ -413,30 +444,38 @@ export class OtaClient {
 
   /**
    * Lays out the node's EEPROM afresh (every slot and the boot record are lost). The host plans
-   * the layout for the chip INFO reports. Power-safe order (STATES.md): the superblock goes
-   * invalid first, then a fresh boot record and EMPTY slot records, and the superblock last, so
-   * a cut anywhere reads as "not formatted" until the very last write lands whole.
+   * the layout for the chip INFO reports. Power-safe order (STATES.md): an invalid superblock
+   * first (the node then reports no slots), then a fresh boot record and EMPTY slot records,
+   * and the planned superblock last, so a cut anywhere reads as "not formatted" until the very
+   * last write lands whole.
    */
   async format(slotCount?: number): Promise<Superblock> {
     const info = await this.info();
     const sb = planLayout({ name: 'node', size: info.chipSize, pageSize: info.pageSize, bankSize: 64 * 1024 }, slotCount);
-    await this.write(0, new Uint8Array(4));
-    await updateRecord(this.bootIo(sb), () => bootRecord({
+    await this.writeSuperblock(new Uint8Array(layouts.Superblock.size));
+    await updateRecord(this.bootIo(), () => bootRecord({
       state: BootState.IDLE, flags: 0, slot: NO_SLOT, current: NO_SLOT, backup: NO_SLOT, result: BootResult.NONE, attempts: 0,
     }));
     for (let i = 0; i < sb.slotCount; i++) {
-      await updateRecord(this.slotIo(i, sb), () => ({
+      await updateRecord(this.slotIo(i), () => ({
         seq: 0, state: SlotState.EMPTY, reserved: 0, dataAddr: slotDataAddr(sb, i), capacity: sb.slotSize, progress: 0, header: noHeader(), crc: 0,
       }));
     }
-    await this.write(0, encodeSuperblock(sb));
+    await this.writeSuperblock(encodeSuperblock(sb));
     await this.info(); // the slot count changed
     return sb;
   }
 
-  /** Reads any length of EEPROM in pieces the node accepts. */
+  /**
+   * Reads any length of EEPROM in pieces the node accepts. The node does not check the chip's
+   * size or a 24LC1025's 64 KiB block (a read past either wraps): the host refuses a range
+   * beyond the chip, as the node used to, and splits at every 64 KiB boundary.
+   */
   async read(addr: number, length: number, onProgress?: (done: number) => void): Promise<Uint8Array> {
-    const info = await this.nodeInfo();
+    const info = this.lastReply ?? await this.nodeInfo();
+    if (!Number.isInteger(addr) || !Number.isInteger(length) || addr < 0 || length < 0 || addr + length > info.chipSize) {
+      throw hostRefusal(Msg.READ, Status.BAD_RANGE, `at 0x${addr.toString(16)} (${length} bytes; the EEPROM holds ${info.chipSize})`);
+    }
     const piece = Math.max(1, Math.min(info.maxChunk, 0xff, this.maxFramePayload() - layouts.ReadReply.size));
     const out = new Uint8Array(length);
     for (let done = 0; done < length; ) {

@@ -1,8 +1,9 @@
-// The EEPROM records as the host handles them in protocol 2: it reads a record (SLOT, BOOT, or
-// READ of both copies while the node is unformatted), decides the next version, and sends the
-// whole record in RECORD naming the seq it read. The node writes it to the other copy with the
-// next seq (protocol/STATES.md), or answers STALE when its newest record is not the one the
-// host read: the host's decision was based on an old state and is made again.
+// The EEPROM records as the host handles them in protocol 2: it reads a record (both copies with
+// READ, the newest valid one picked as the node picks it), decides the next version, and sends
+// it in RECORD, without its CRC field, naming the seq it read. The node writes it to the other
+// copy with the next seq and its CRC (protocol/STATES.md), or answers STALE when its newest
+// record is not the one the host read: the host's decision was based on an old state and is
+// made again.
 import {
   NO_SLOT, Status, decodeStruct, encodeStruct, layouts,
   type BootRecord, type ImageHeader, type SlotRecord,
