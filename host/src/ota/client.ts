@@ -30,11 +30,11 @@ export const activateModes: Record<ActivateModeName, number> = {
   trial: ActivateMode.TRIAL,
 };
 
-/** One slot as the host describes it: the node's raw record, decoded, plus its roles. */
+/** One slot as the host describes it: its newest valid record (READ of both copies), plus its roles. */
 export interface SlotInfo {
   slot: number;
   state: number;
-  /** SlotRole bits, derived here from the boot record (the node sends raw records). */
+  /** SlotRole bits, derived here from the boot record. */
   role: number;
   capacity: number;
   progress: number;
@@ -175,7 +175,7 @@ export class OtaClient {
     return this.cachedInfo ?? this.info();
   }
 
-  /** One slot: its raw record from the node; roles from `boot` (read when not given). */
+  /** One slot: its newest valid record; roles from `boot` (read when not given). */
   async slot(slot: number, boot?: BootRecord): Promise<SlotInfo> {
     const rec = (await this.slotRecord(slot)).record;
     const b = boot ?? await this.boot();
