@@ -386,6 +386,56 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     expect(decodeSuperblock(s.mem.subarray(0, 28))?.slotCount).toBe(2);
   });
 
+  it('answers slot requests NOT_FORMATTED until it has a layout, and follows a new one', () => {
+    const s = boot('24LC256', false);
+    expect(s.crc(0, 10).status).toBe(Status.NOT_FORMATTED);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(0))).toBe(Status.NOT_FORMATTED);
+    // RECORD works unformatted (the host writes the records before the superblock), up to slot 7.
+    expect(s.record(7, s.slotRecordFor(7, SlotState.EMPTY, null))).toBe(Status.OK);
+    expect(s.cycles).toBe(1);
+    // Eight slots of 3,776 B: BEGIN's limit and BACKUP's follow the slot size.
+    const eight = planLayout(chips['24LC256'], 8);
+    s.format(eight);
+    expect(s.info().slotCount).toBe(8);
+    expect(s.begin(eight.slotSize + 1)).toBe(Status.TOO_BIG);
+    const cycles = s.cycles;
+    expect(s.begin(eight.slotSize, 7)).toBe(Status.OK); // opens the transfer, writes nothing
+    expect(s.cycles).toBe(cycles);
+    expect(s.appLen).toBeGreaterThan(eight.slotSize);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(1))).toBe(Status.TOO_BIG);
+    expect(s.cycles).toBe(cycles);
+  });
+
+  it('ends a transfer when the host rewrites that slot\'s record, and a resent RECORD is STALE', () => {
+    const s = boot();
+    const { payload, header } = image(1000, 13);
+    s.start(header);
+    s.push(payload.subarray(0, 256).slice());
+    const rec = s.slotRecordFor(0, SlotState.EMPTY, null);
+    const seq = s.slotRecord()!.seq;
+    expect(s.record(0, rec)).toBe(Status.OK);
+    expect(s.record(0, rec, seq)).toBe(Status.STALE); // the same request again (its reply lost)
+    expect(s.slotRecord()).toMatchObject({ seq: seq + 1, state: SlotState.EMPTY });
+    s.data(4, payload.subarray(256, 320));
+    s.node.runFor(0.02);
+    expect(s.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
+    // After a reset nothing is open either; a transfer may start at its last chunk.
+    s.node.reset('external');
+    const s2 = new Session(s.node, s.chip, s.appLen);
+    s2.data(0, payload.subarray(0, 64));
+    s2.node.runFor(0.02);
+    expect(s2.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
+    expect(s2.begin(1000, 0, 64, 16)).toBe(Status.OK); // 16 chunks: all written already
+    s2.data(16, payload.subarray(0, 64));
+    s2.data(15, payload.subarray(960));
+    s2.node.runFor(0.03);
+    expect(s2.acks()).toEqual([
+      { status: Status.BAD_RANGE, reserved: 0, cumulative: 16, selective: 0 },
+      { status: Status.OK, reserved: 0, cumulative: 16, selective: 0 }, // re-acknowledged, not rewritten
+    ]);
+    expect(s2.status(Msg.BEGIN, new Uint8Array(11))).toBe(Status.BAD_FRAME);
+  });
+
   it('READ returns raw EEPROM bytes, up to maxChunk', () => {
     const s = boot();
     const r = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: 0, length: 64 }))!;
