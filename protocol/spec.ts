@@ -47,7 +47,7 @@ export interface Message {
 }
 
 export const constants: Constant[] = [
-  { name: 'PROTOCOL_VERSION', value: 1, doc: 'Version of the frame protocol; INFO reports it.' },
+  { name: 'PROTOCOL_VERSION', value: 2, doc: 'Version of the frame protocol; INFO reports it.' },
   // Image format
   { name: 'IMAGE_MAGIC', value: 0x4d494253, doc: 'Image header magic: the bytes "SBIM" in file order.' },
   { name: 'IMAGE_FORMAT', value: 1, doc: 'Image header format version.' },
@@ -149,6 +149,7 @@ export const enums: Enum[] = [
       NOT_TRIAL: { value: 0x0e, doc: 'CONFIRM while no trial is running.' },
       BAD_RANGE: { value: 0x0f, doc: 'READ outside the EEPROM, or a chunk outside the image.' },
       NOT_FORMATTED: { value: 0x10, doc: 'The EEPROM holds no valid superblock.' },
+      STALE: { value: 0x11, doc: 'RECORD: the record changed since the host read it (its seq is not the one the request names); read it again.' },
     },
   },
   {
@@ -228,52 +229,36 @@ export const structs: Struct[] = [
     fields: [{ name: 'status', type: 'u8', doc: 'Status.' }],
   },
   {
-    name: 'InfoReply', doc: 'Who the node is. The first exchange of every session.',
+    name: 'InfoReply', doc: 'Who the node is: the first exchange of every session. What the EEPROM holds the host reads itself (READ: the superblock, the records).',
     fields: [
       { name: 'status', type: 'u8', doc: 'Status.' },
       { name: 'protocol', type: 'u8', doc: 'PROTOCOL_VERSION.' },
       { name: 'signature', type: 'u8[3]', doc: 'Device signature.' },
-      { name: 'bootState', type: 'u8', doc: 'BootState from the boot record (0 when none).' },
-      { name: 'blVersion', type: 'u16', doc: 'Bootloader version word (0xFFFF: none found).' },
-      { name: 'flashSize', type: 'u32', doc: 'Flash size in bytes.' },
-      { name: 'appMax', type: 'u32', doc: 'Largest application: the bootloader\'s start address.' },
-      { name: 'chipSize', type: 'u32', doc: 'EEPROM size the node is built for (reported formatted or not).' },
-      { name: 'pageSize', type: 'u16', doc: 'EEPROM page size.' },
-      { name: 'slotCount', type: 'u8', doc: 'Slots in the layout (0: not formatted; the host formats with FORMAT).' },
-      { name: 'current', type: 'u8', doc: 'Slot of the running image, or NO_SLOT.' },
-      { name: 'maxChunk', type: 'u16', doc: 'Largest chunk the node accepts.' },
       { name: 'window', type: 'u8', doc: 'DATA frames the host may have unacknowledged.' },
-      { name: 'result', type: 'u8', doc: 'BootResult of the last activation.' },
-      { name: 'appVersion', type: 'u32', doc: 'Running application\'s version (from its header when installed from a slot; else as compiled in).' },
-      { name: 'appCrc', type: 'u32', doc: 'CRC-32 of the running application\'s header-length bytes of flash (0 when unknown).' },
+      { name: 'blVersion', type: 'u16', doc: 'Bootloader version word at BL_VERSION_ADDR (0xFFFF: none).' },
+      { name: 'maxChunk', type: 'u16', doc: 'Largest chunk the node accepts.' },
+      { name: 'pageSize', type: 'u8', doc: 'EEPROM page size the node is built for.' },
+      { name: 'slotCount', type: 'u8', doc: 'Slots in the layout the node uses (0: no valid superblock for this chip; the host formats).' },
+      { name: 'chipSize', type: 'u32', doc: 'EEPROM size the node is built for.' },
+      { name: 'appVersion', type: 'u32', doc: 'Running application\'s version as compiled in (the host shows the header\'s when a slot holds this very image).' },
+      { name: 'appCrc', type: 'u32', doc: 'CRC-32 of the running application\'s appLen bytes of flash.' },
+      { name: 'appLen', type: 'u32', doc: 'Length of the running application (its .text + .data), the bytes BACKUP copies.' },
     ],
   },
   {
-    name: 'SlotQuery', doc: 'SLOT request.',
+    name: 'SlotQuery', doc: 'A request naming a slot (BACKUP).',
     fields: [{ name: 'slot', type: 'u8', doc: 'Slot number.' }],
   },
+
   {
-    name: 'SlotReply', doc: 'One slot\'s record exactly as the EEPROM holds it (the host decodes it and derives the slot\'s role from the boot record). During a transfer its progress is the last persisted one.',
-    fields: [
-      { name: 'status', type: 'u8', doc: 'Status.' },
-      { name: 'record', type: 'bytes', struct: 'SlotRecord', doc: 'The newest valid slot record (all 0 when none).' },
-    ],
-  },
-  {
-    name: 'BeginRequest', doc: 'Start or resume a transfer into a slot.',
+    name: 'BeginRequest', doc: 'Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet.',
     fields: [
       { name: 'slot', type: 'u8', doc: 'Slot number.' },
       { name: 'reserved', type: 'u8', doc: 'Zero.' },
       { name: 'chunkSize', type: 'u16', doc: 'Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME.' },
-      { name: 'header', type: 'bytes', struct: 'ImageHeader', doc: 'The image to receive.' },
-    ],
-  },
-  {
-    name: 'BeginReply', doc: 'Where the transfer resumes.',
-    fields: [
-      { name: 'status', type: 'u8', doc: 'Status.' },
-      { name: 'reserved', type: 'u8', doc: 'Zero.' },
-      { name: 'resumeChunk', type: 'u16', doc: 'First chunk the node still needs (0 unless the slot already holds part of this same image).' },
+      { name: 'length', type: 'u32', doc: 'Payload length (1 .. the slot size, else TOO_BIG).' },
+      { name: 'startChunk', type: 'u16', doc: 'First chunk the host will send (a resume: the slot record\'s progress / chunkSize); every chunk below it counts as written.' },
+      { name: 'reserved2', type: 'u16', doc: 'Zero.' },
     ],
   },
   {
@@ -293,25 +278,26 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'EndReply', doc: 'Result of END: the node\'s own CRC-32 of the slot payload.',
+    name: 'CrcRequest', doc: 'CRC-32 of the first `length` bytes of a slot\'s data area, read from the EEPROM.',
     fields: [
-      { name: 'status', type: 'u8', doc: 'OK or BAD_CRC.' },
+      { name: 'slot', type: 'u8', doc: 'Slot number.' },
       { name: 'reserved', type: 'u8[3]', doc: 'Zero.' },
-      { name: 'crc', type: 'u32', doc: 'CRC-32 the node computed from the EEPROM.' },
+      { name: 'length', type: 'u32', doc: 'Bytes from the start of the data area (1 .. the slot size).' },
     ],
   },
   {
-    name: 'ActivateRequest', doc: 'Install a staged slot.',
+    name: 'CrcReply', doc: 'The node\'s own CRC-32 of slot data, read from its EEPROM.',
     fields: [
-      { name: 'slot', type: 'u8', doc: 'Slot number.' },
-      { name: 'mode', type: 'u8', doc: 'ActivateMode.' },
+      { name: 'status', type: 'u8', doc: 'Status.' },
+      { name: 'reserved', type: 'u8[3]', doc: 'Zero.' },
+      { name: 'crc', type: 'u32', doc: 'CRC-32 the node computed from the EEPROM.' },
     ],
   },
   {
     name: 'ReadRequest', doc: 'Read raw EEPROM bytes.',
     fields: [
       { name: 'addr', type: 'u32', doc: 'EEPROM address.' },
-      { name: 'length', type: 'u8', doc: 'Bytes to read (<= maxChunk).' },
+      { name: 'length', type: 'u8', doc: 'Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025\'s 64 KiB block: a read past either wraps, so the host stays inside them.' },
     ],
   },
   {
@@ -322,32 +308,31 @@ export const structs: Struct[] = [
     ],
   },
   {
-    name: 'FormatRequest', doc: 'Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME).',
-    fields: [{ name: 'superblock', type: 'bytes', struct: 'Superblock', doc: 'The superblock to write at address 0.' }],
-  },
-  {
-    name: 'BootReply', doc: 'The boot record as the node reads it.',
+    name: 'RecordRequest', doc: 'Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md).',
     fields: [
-      { name: 'status', type: 'u8', doc: 'Status.' },
-      { name: 'record', type: 'bytes', struct: 'BootRecord', doc: 'The newest valid boot record (all 0 when none).' },
+      { name: 'which', type: 'u8', doc: '0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS).' },
+      { name: 'record', type: 'bytes', doc: 'The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record\'s frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs.' },
     ],
   },
+  {
+    name: 'SuperblockRequest', doc: 'Write the superblock at EEPROM address 0 (the host plans it: protocol/ts/fs.ts planLayout; formatting is the host writing an invalid superblock, then the records, then this one). The node then reads its layout again: slotCount is 0 unless the superblock is valid, for this chip, with 1..FS_MAX_SLOTS slots.',
+    fields: [{ name: 'superblock', type: 'bytes', struct: 'Superblock', doc: 'The 28 bytes to write at address 0.' }],
+  },
+
 ];
 
 
 export const messages: Message[] = [
   { name: 'INFO', code: 0x01, doc: 'Who are you? Starts every session.', request: null, reply: 'InfoReply' },
-  { name: 'SLOT', code: 0x02, doc: 'Read one slot record.', request: 'SlotQuery', reply: 'SlotReply' },
-  { name: 'BEGIN', code: 0x03, doc: 'Start or resume a transfer.', request: 'BeginRequest', reply: 'BeginReply' },
-  { name: 'DATA', code: 0x04, doc: 'One chunk; answered by ACK frames.', request: 'DataRequest', reply: 'AckReply' },
-  { name: 'END', code: 0x05, doc: 'All chunks sent: check the CRC from the EEPROM and mark STAGED.', request: 'SlotQuery', reply: 'EndReply' },
-  { name: 'ACTIVATE', code: 0x06, doc: 'Install a staged slot now, at the next reset, or for trial.', request: 'ActivateRequest', reply: 'StatusReply' },
-  { name: 'CONFIRM', code: 0x07, doc: 'Confirm the running trial image.', request: null, reply: 'StatusReply' },
-  { name: 'ERASE', code: 0x08, doc: 'Mark a slot EMPTY.', request: 'SlotQuery', reply: 'StatusReply' },
-  { name: 'READ', code: 0x09, doc: 'Read raw EEPROM bytes.', request: 'ReadRequest', reply: 'ReadReply' },
-  { name: 'REBOOT', code: 0x0a, doc: 'Reset through the watchdog after replying.', request: null, reply: 'StatusReply' },
-  { name: 'BOOT', code: 0x0b, doc: 'Read the boot record.', request: null, reply: 'BootReply' },
-  { name: 'FORMAT', code: 0x0c, doc: 'Write the host\'s superblock and empty records.', request: 'FormatRequest', reply: 'StatusReply' },
+  { name: 'BEGIN', code: 0x02, doc: 'Open a transfer into a slot.', request: 'BeginRequest', reply: 'StatusReply' },
+  { name: 'DATA', code: 0x03, doc: 'One chunk; answered by ACK frames.', request: 'DataRequest', reply: 'AckReply' },
+  { name: 'CRC', code: 0x04, doc: 'CRC-32 of slot data from the EEPROM; ends a transfer into that slot.', request: 'CrcRequest', reply: 'CrcReply' },
+  { name: 'CONFIRM', code: 0x05, doc: 'Confirm the running trial image (and stop the watchdog).', request: null, reply: 'StatusReply' },
+  { name: 'READ', code: 0x06, doc: 'Read raw EEPROM bytes (the superblock, record copies, slot data).', request: 'ReadRequest', reply: 'ReadReply' },
+  { name: 'REBOOT', code: 0x07, doc: 'Reset through the watchdog after replying.', request: null, reply: 'StatusReply' },
+  { name: 'RECORD', code: 0x08, doc: 'Write the next version of the boot record or a slot record.', request: 'RecordRequest', reply: 'StatusReply' },
+  { name: 'SUPERBLOCK', code: 0x09, doc: 'Write the superblock; the node takes its layout.', request: 'SuperblockRequest', reply: 'StatusReply' },
+  { name: 'BACKUP', code: 0x0a, doc: 'Copy the running application (appLen bytes of flash) into a slot\'s data area.', request: 'SlotQuery', reply: 'StatusReply' },
 ];
 
 export const crcs = {

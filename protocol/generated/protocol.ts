@@ -1,7 +1,7 @@
 // Generated from protocol/spec.ts by protocol/gen/generate.ts. Do not edit: run `make gen`.
 
 /** Version of the frame protocol; INFO reports it. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Image header magic: the bytes "SBIM" in file order. */
 export const IMAGE_MAGIC = 0x4D494253;
 /** Image header format version. */
@@ -157,6 +157,8 @@ export const Status = {
   BAD_RANGE: 0x0F,
   /** The EEPROM holds no valid superblock. */
   NOT_FORMATTED: 0x10,
+  /** RECORD: the record changed since the host read it (its seq is not the one the request names); read it again. */
+  STALE: 0x11,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -175,52 +177,46 @@ export type SlotRole = (typeof SlotRole)[keyof typeof SlotRole];
 export const Msg = {
   /** Who are you? Starts every session. */
   INFO: 0x01,
-  /** Read one slot record. */
-  SLOT: 0x02,
-  /** Start or resume a transfer. */
-  BEGIN: 0x03,
+  /** Open a transfer into a slot. */
+  BEGIN: 0x02,
   /** One chunk; answered by ACK frames. */
-  DATA: 0x04,
-  /** All chunks sent: check the CRC from the EEPROM and mark STAGED. */
-  END: 0x05,
-  /** Install a staged slot now, at the next reset, or for trial. */
-  ACTIVATE: 0x06,
-  /** Confirm the running trial image. */
-  CONFIRM: 0x07,
-  /** Mark a slot EMPTY. */
-  ERASE: 0x08,
-  /** Read raw EEPROM bytes. */
-  READ: 0x09,
+  DATA: 0x03,
+  /** CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
+  CRC: 0x04,
+  /** Confirm the running trial image (and stop the watchdog). */
+  CONFIRM: 0x05,
+  /** Read raw EEPROM bytes (the superblock, record copies, slot data). */
+  READ: 0x06,
   /** Reset through the watchdog after replying. */
-  REBOOT: 0x0A,
-  /** Read the boot record. */
-  BOOT: 0x0B,
-  /** Write the host's superblock and empty records. */
-  FORMAT: 0x0C,
+  REBOOT: 0x07,
+  /** Write the next version of the boot record or a slot record. */
+  RECORD: 0x08,
+  /** Write the superblock; the node takes its layout. */
+  SUPERBLOCK: 0x09,
+  /** Copy the running application (appLen bytes of flash) into a slot's data area. */
+  BACKUP: 0x0A,
 } as const;
 export type Msg = (typeof Msg)[keyof typeof Msg];
 
 /** Request and reply payload struct of each message (null: empty payload). */
 export const messagePayloads = {
   INFO: { request: null, reply: "InfoReply" },
-  SLOT: { request: "SlotQuery", reply: "SlotReply" },
-  BEGIN: { request: "BeginRequest", reply: "BeginReply" },
+  BEGIN: { request: "BeginRequest", reply: "StatusReply" },
   DATA: { request: "DataRequest", reply: "AckReply" },
-  END: { request: "SlotQuery", reply: "EndReply" },
-  ACTIVATE: { request: "ActivateRequest", reply: "StatusReply" },
+  CRC: { request: "CrcRequest", reply: "CrcReply" },
   CONFIRM: { request: null, reply: "StatusReply" },
-  ERASE: { request: "SlotQuery", reply: "StatusReply" },
   READ: { request: "ReadRequest", reply: "ReadReply" },
   REBOOT: { request: null, reply: "StatusReply" },
-  BOOT: { request: null, reply: "BootReply" },
-  FORMAT: { request: "FormatRequest", reply: "StatusReply" },
+  RECORD: { request: "RecordRequest", reply: "StatusReply" },
+  SUPERBLOCK: { request: "SuperblockRequest", reply: "StatusReply" },
+  BACKUP: { request: "SlotQuery", reply: "StatusReply" },
 } as const;
 
 export type FieldKind = "u8" | "u16" | "u32" | "u8[]" | "bytes" | "struct";
 export interface FieldLayout { name: string; kind: FieldKind; offset: number; size: number; struct?: StructName }
 export interface StructLayout { size: number; variable: boolean; fields: readonly FieldLayout[] }
 
-export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "SlotReply" | "BeginRequest" | "BeginReply" | "DataRequest" | "AckReply" | "EndReply" | "ActivateRequest" | "ReadRequest" | "ReadReply" | "FormatRequest" | "BootReply";
+export type StructName = "ImageHeader" | "Superblock" | "BootRecord" | "SlotRecord" | "StatusReply" | "InfoReply" | "SlotQuery" | "BeginRequest" | "DataRequest" | "AckReply" | "CrcRequest" | "CrcReply" | "ReadRequest" | "ReadReply" | "RecordRequest" | "SuperblockRequest";
 
 /** Starts every image: in a file, in a BEGIN request and in a slot record. */
 export interface ImageHeader {
@@ -324,7 +320,7 @@ export interface StatusReply {
   status: number;
 }
 
-/** Who the node is. The first exchange of every session. */
+/** Who the node is: the first exchange of every session. What the EEPROM holds the host reads itself (READ: the superblock, the records). */
 export interface InfoReply {
   /** Status. */
   status: number;
@@ -332,49 +328,33 @@ export interface InfoReply {
   protocol: number;
   /** Device signature. */
   signature: Uint8Array;
-  /** BootState from the boot record (0 when none). */
-  bootState: number;
-  /** Bootloader version word (0xFFFF: none found). */
-  blVersion: number;
-  /** Flash size in bytes. */
-  flashSize: number;
-  /** Largest application: the bootloader's start address. */
-  appMax: number;
-  /** EEPROM size the node is built for (reported formatted or not). */
-  chipSize: number;
-  /** EEPROM page size. */
-  pageSize: number;
-  /** Slots in the layout (0: not formatted; the host formats with FORMAT). */
-  slotCount: number;
-  /** Slot of the running image, or NO_SLOT. */
-  current: number;
-  /** Largest chunk the node accepts. */
-  maxChunk: number;
   /** DATA frames the host may have unacknowledged. */
   window: number;
-  /** BootResult of the last activation. */
-  result: number;
-  /** Running application's version (from its header when installed from a slot; else as compiled in). */
+  /** Bootloader version word at BL_VERSION_ADDR (0xFFFF: none). */
+  blVersion: number;
+  /** Largest chunk the node accepts. */
+  maxChunk: number;
+  /** EEPROM page size the node is built for. */
+  pageSize: number;
+  /** Slots in the layout the node uses (0: no valid superblock for this chip; the host formats). */
+  slotCount: number;
+  /** EEPROM size the node is built for. */
+  chipSize: number;
+  /** Running application's version as compiled in (the host shows the header's when a slot holds this very image). */
   appVersion: number;
-  /** CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
+  /** CRC-32 of the running application's appLen bytes of flash. */
   appCrc: number;
+  /** Length of the running application (its .text + .data), the bytes BACKUP copies. */
+  appLen: number;
 }
 
-/** SLOT request. */
+/** A request naming a slot (BACKUP). */
 export interface SlotQuery {
   /** Slot number. */
   slot: number;
 }
 
-/** One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
-export interface SlotReply {
-  /** Status. */
-  status: number;
-  /** The newest valid slot record (all 0 when none). */
-  record: SlotRecord;
-}
-
-/** Start or resume a transfer into a slot. */
+/** Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet. */
 export interface BeginRequest {
   /** Slot number. */
   slot: number;
@@ -382,18 +362,12 @@ export interface BeginRequest {
   reserved: number;
   /** Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
   chunkSize: number;
-  /** The image to receive. */
-  header: ImageHeader;
-}
-
-/** Where the transfer resumes. */
-export interface BeginReply {
-  /** Status. */
-  status: number;
+  /** Payload length (1 .. the slot size, else TOO_BIG). */
+  length: number;
+  /** First chunk the host will send (a resume: the slot record's progress / chunkSize); every chunk below it counts as written. */
+  startChunk: number;
   /** Zero. */
-  reserved: number;
-  /** First chunk the node still needs (0 unless the slot already holds part of this same image). */
-  resumeChunk: number;
+  reserved2: number;
 }
 
 /** One chunk. Not answered one by one: the node sends ACK frames. */
@@ -416,9 +390,19 @@ export interface AckReply {
   selective: number;
 }
 
-/** Result of END: the node's own CRC-32 of the slot payload. */
-export interface EndReply {
-  /** OK or BAD_CRC. */
+/** CRC-32 of the first `length` bytes of a slot's data area, read from the EEPROM. */
+export interface CrcRequest {
+  /** Slot number. */
+  slot: number;
+  /** Zero. */
+  reserved: Uint8Array;
+  /** Bytes from the start of the data area (1 .. the slot size). */
+  length: number;
+}
+
+/** The node's own CRC-32 of slot data, read from its EEPROM. */
+export interface CrcReply {
+  /** Status. */
   status: number;
   /** Zero. */
   reserved: Uint8Array;
@@ -426,19 +410,11 @@ export interface EndReply {
   crc: number;
 }
 
-/** Install a staged slot. */
-export interface ActivateRequest {
-  /** Slot number. */
-  slot: number;
-  /** ActivateMode. */
-  mode: number;
-}
-
 /** Read raw EEPROM bytes. */
 export interface ReadRequest {
   /** EEPROM address. */
   addr: number;
-  /** Bytes to read (<= maxChunk). */
+  /** Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
   length: number;
 }
 
@@ -450,18 +426,18 @@ export interface ReadReply {
   data: Uint8Array;
 }
 
-/** Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
-export interface FormatRequest {
-  /** The superblock to write at address 0. */
-  superblock: Superblock;
+/** Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md). */
+export interface RecordRequest {
+  /** 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
+  which: number;
+  /** The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
+  record: Uint8Array;
 }
 
-/** The boot record as the node reads it. */
-export interface BootReply {
-  /** Status. */
-  status: number;
-  /** The newest valid boot record (all 0 when none). */
-  record: BootRecord;
+/** Write the superblock at EEPROM address 0 (the host plans it: protocol/ts/fs.ts planLayout; formatting is the host writing an invalid superblock, then the records, then this one). The node then reads its layout again: slotCount is 0 unless the superblock is valid, for this chip, with 1..FS_MAX_SLOTS slots. */
+export interface SuperblockRequest {
+  /** The 28 bytes to write at address 0. */
+  superblock: Superblock;
 }
 
 export interface StructTypes {
@@ -472,17 +448,15 @@ export interface StructTypes {
   StatusReply: StatusReply;
   InfoReply: InfoReply;
   SlotQuery: SlotQuery;
-  SlotReply: SlotReply;
   BeginRequest: BeginRequest;
-  BeginReply: BeginReply;
   DataRequest: DataRequest;
   AckReply: AckReply;
-  EndReply: EndReply;
-  ActivateRequest: ActivateRequest;
+  CrcRequest: CrcRequest;
+  CrcReply: CrcReply;
   ReadRequest: ReadRequest;
   ReadReply: ReadReply;
-  FormatRequest: FormatRequest;
-  BootReply: BootReply;
+  RecordRequest: RecordRequest;
+  SuperblockRequest: SuperblockRequest;
 }
 
 /** Byte layout of every struct: offsets and sizes. */
@@ -538,41 +512,30 @@ export const layouts: Record<StructName, StructLayout> = {
   StatusReply: { size: 1, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
   ] },
-  InfoReply: { size: 36, variable: false, fields: [
+  InfoReply: { size: 28, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'protocol', kind: 'u8', offset: 1, size: 1 },
     { name: 'signature', kind: 'u8[]', offset: 2, size: 3 },
-    { name: 'bootState', kind: 'u8', offset: 5, size: 1 },
+    { name: 'window', kind: 'u8', offset: 5, size: 1 },
     { name: 'blVersion', kind: 'u16', offset: 6, size: 2 },
-    { name: 'flashSize', kind: 'u32', offset: 8, size: 4 },
-    { name: 'appMax', kind: 'u32', offset: 12, size: 4 },
-    { name: 'chipSize', kind: 'u32', offset: 16, size: 4 },
-    { name: 'pageSize', kind: 'u16', offset: 20, size: 2 },
-    { name: 'slotCount', kind: 'u8', offset: 22, size: 1 },
-    { name: 'current', kind: 'u8', offset: 23, size: 1 },
-    { name: 'maxChunk', kind: 'u16', offset: 24, size: 2 },
-    { name: 'window', kind: 'u8', offset: 26, size: 1 },
-    { name: 'result', kind: 'u8', offset: 27, size: 1 },
-    { name: 'appVersion', kind: 'u32', offset: 28, size: 4 },
-    { name: 'appCrc', kind: 'u32', offset: 32, size: 4 },
+    { name: 'maxChunk', kind: 'u16', offset: 8, size: 2 },
+    { name: 'pageSize', kind: 'u8', offset: 10, size: 1 },
+    { name: 'slotCount', kind: 'u8', offset: 11, size: 1 },
+    { name: 'chipSize', kind: 'u32', offset: 12, size: 4 },
+    { name: 'appVersion', kind: 'u32', offset: 16, size: 4 },
+    { name: 'appCrc', kind: 'u32', offset: 20, size: 4 },
+    { name: 'appLen', kind: 'u32', offset: 24, size: 4 },
   ] },
   SlotQuery: { size: 1, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
   ] },
-  SlotReply: { size: 57, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'record', kind: 'struct', offset: 1, size: 56, struct: 'SlotRecord' },
-  ] },
-  BeginRequest: { size: 40, variable: false, fields: [
+  BeginRequest: { size: 12, variable: false, fields: [
     { name: 'slot', kind: 'u8', offset: 0, size: 1 },
     { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
     { name: 'chunkSize', kind: 'u16', offset: 2, size: 2 },
-    { name: 'header', kind: 'struct', offset: 4, size: 36, struct: 'ImageHeader' },
-  ] },
-  BeginReply: { size: 4, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'reserved', kind: 'u8', offset: 1, size: 1 },
-    { name: 'resumeChunk', kind: 'u16', offset: 2, size: 2 },
+    { name: 'length', kind: 'u32', offset: 4, size: 4 },
+    { name: 'startChunk', kind: 'u16', offset: 8, size: 2 },
+    { name: 'reserved2', kind: 'u16', offset: 10, size: 2 },
   ] },
   DataRequest: { size: 2, variable: true, fields: [
     { name: 'chunk', kind: 'u16', offset: 0, size: 2 },
@@ -584,14 +547,15 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'cumulative', kind: 'u16', offset: 2, size: 2 },
     { name: 'selective', kind: 'u16', offset: 4, size: 2 },
   ] },
-  EndReply: { size: 8, variable: false, fields: [
+  CrcRequest: { size: 8, variable: false, fields: [
+    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
+    { name: 'reserved', kind: 'u8[]', offset: 1, size: 3 },
+    { name: 'length', kind: 'u32', offset: 4, size: 4 },
+  ] },
+  CrcReply: { size: 8, variable: false, fields: [
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'reserved', kind: 'u8[]', offset: 1, size: 3 },
     { name: 'crc', kind: 'u32', offset: 4, size: 4 },
-  ] },
-  ActivateRequest: { size: 2, variable: false, fields: [
-    { name: 'slot', kind: 'u8', offset: 0, size: 1 },
-    { name: 'mode', kind: 'u8', offset: 1, size: 1 },
   ] },
   ReadRequest: { size: 5, variable: false, fields: [
     { name: 'addr', kind: 'u32', offset: 0, size: 4 },
@@ -601,11 +565,11 @@ export const layouts: Record<StructName, StructLayout> = {
     { name: 'status', kind: 'u8', offset: 0, size: 1 },
     { name: 'data', kind: 'bytes', offset: 1, size: -1 },
   ] },
-  FormatRequest: { size: 28, variable: false, fields: [
-    { name: 'superblock', kind: 'struct', offset: 0, size: 28, struct: 'Superblock' },
+  RecordRequest: { size: 1, variable: true, fields: [
+    { name: 'which', kind: 'u8', offset: 0, size: 1 },
+    { name: 'record', kind: 'bytes', offset: 1, size: -1 },
   ] },
-  BootReply: { size: 17, variable: false, fields: [
-    { name: 'status', kind: 'u8', offset: 0, size: 1 },
-    { name: 'record', kind: 'struct', offset: 1, size: 16, struct: 'BootRecord' },
+  SuperblockRequest: { size: 28, variable: false, fields: [
+    { name: 'superblock', kind: 'struct', offset: 0, size: 28, struct: 'Superblock' },
   ] },
 };

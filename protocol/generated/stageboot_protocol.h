@@ -16,7 +16,7 @@
 
 /* ---- constants ---- */
 /* Version of the frame protocol; INFO reports it. */
-#define SB_PROTOCOL_VERSION 1
+#define SB_PROTOCOL_VERSION 2
 /* Image header magic: the bytes "SBIM" in file order. */
 #define SB_IMAGE_MAGIC SB_UL(0x4D494253)
 /* Image header format version. */
@@ -113,6 +113,7 @@
 #define SB_ST_NOT_TRIAL 0x0E /* CONFIRM while no trial is running. */
 #define SB_ST_BAD_RANGE 0x0F /* READ outside the EEPROM, or a chunk outside the image. */
 #define SB_ST_NOT_FORMATTED 0x10 /* The EEPROM holds no valid superblock. */
+#define SB_ST_STALE 0x11 /* RECORD: the record changed since the host read it (its seq is not the one the request names); read it again. */
 
 /* ---- SlotRole: Bits of SlotReply.role, derived from the boot record. ---- */
 #define SB_ROLE_CURRENT 0x01 /* Its image is the one in flash. */
@@ -121,17 +122,15 @@
 
 /* ---- message types: a reply is the request type | SB_REPLY_BIT ---- */
 #define SB_MSG_INFO 0x01 /* Who are you? Starts every session. */
-#define SB_MSG_SLOT 0x02 /* Read one slot record. */
-#define SB_MSG_BEGIN 0x03 /* Start or resume a transfer. */
-#define SB_MSG_DATA 0x04 /* One chunk; answered by ACK frames. */
-#define SB_MSG_END 0x05 /* All chunks sent: check the CRC from the EEPROM and mark STAGED. */
-#define SB_MSG_ACTIVATE 0x06 /* Install a staged slot now, at the next reset, or for trial. */
-#define SB_MSG_CONFIRM 0x07 /* Confirm the running trial image. */
-#define SB_MSG_ERASE 0x08 /* Mark a slot EMPTY. */
-#define SB_MSG_READ 0x09 /* Read raw EEPROM bytes. */
-#define SB_MSG_REBOOT 0x0A /* Reset through the watchdog after replying. */
-#define SB_MSG_BOOT 0x0B /* Read the boot record. */
-#define SB_MSG_FORMAT 0x0C /* Write the host's superblock and empty records. */
+#define SB_MSG_BEGIN 0x02 /* Open a transfer into a slot. */
+#define SB_MSG_DATA 0x03 /* One chunk; answered by ACK frames. */
+#define SB_MSG_CRC 0x04 /* CRC-32 of slot data from the EEPROM; ends a transfer into that slot. */
+#define SB_MSG_CONFIRM 0x05 /* Confirm the running trial image (and stop the watchdog). */
+#define SB_MSG_READ 0x06 /* Read raw EEPROM bytes (the superblock, record copies, slot data). */
+#define SB_MSG_REBOOT 0x07 /* Reset through the watchdog after replying. */
+#define SB_MSG_RECORD 0x08 /* Write the next version of the boot record or a slot record. */
+#define SB_MSG_SUPERBLOCK 0x09 /* Write the superblock; the node takes its layout. */
+#define SB_MSG_BACKUP 0x0A /* Copy the running application (appLen bytes of flash) into a slot's data area. */
 
 /* ImageHeader: Starts every image: in a file, in a BEGIN request and in a slot record. */
 #ifndef __ASSEMBLER__
@@ -255,47 +254,39 @@ SB_STATIC_ASSERT(sizeof(sb_status_reply) == 1, "sb_status_reply layout");
 #define SB_STATUS_REPLY_SIZE 1
 #define SB_STATUS_REPLY_OFF_STATUS 0
 
-/* InfoReply: Who the node is. The first exchange of every session. */
+/* InfoReply: Who the node is: the first exchange of every session. What the EEPROM holds the host reads itself (READ: the superblock, the records). */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t status; /* Status. */
   uint8_t protocol; /* PROTOCOL_VERSION. */
   uint8_t signature[3]; /* Device signature. */
-  uint8_t bootState; /* BootState from the boot record (0 when none). */
-  uint16_t blVersion; /* Bootloader version word (0xFFFF: none found). */
-  uint32_t flashSize; /* Flash size in bytes. */
-  uint32_t appMax; /* Largest application: the bootloader's start address. */
-  uint32_t chipSize; /* EEPROM size the node is built for (reported formatted or not). */
-  uint16_t pageSize; /* EEPROM page size. */
-  uint8_t slotCount; /* Slots in the layout (0: not formatted; the host formats with FORMAT). */
-  uint8_t current; /* Slot of the running image, or NO_SLOT. */
-  uint16_t maxChunk; /* Largest chunk the node accepts. */
   uint8_t window; /* DATA frames the host may have unacknowledged. */
-  uint8_t result; /* BootResult of the last activation. */
-  uint32_t appVersion; /* Running application's version (from its header when installed from a slot; else as compiled in). */
-  uint32_t appCrc; /* CRC-32 of the running application's header-length bytes of flash (0 when unknown). */
+  uint16_t blVersion; /* Bootloader version word at BL_VERSION_ADDR (0xFFFF: none). */
+  uint16_t maxChunk; /* Largest chunk the node accepts. */
+  uint8_t pageSize; /* EEPROM page size the node is built for. */
+  uint8_t slotCount; /* Slots in the layout the node uses (0: no valid superblock for this chip; the host formats). */
+  uint32_t chipSize; /* EEPROM size the node is built for. */
+  uint32_t appVersion; /* Running application's version as compiled in (the host shows the header's when a slot holds this very image). */
+  uint32_t appCrc; /* CRC-32 of the running application's appLen bytes of flash. */
+  uint32_t appLen; /* Length of the running application (its .text + .data), the bytes BACKUP copies. */
 } sb_info_reply;
-SB_STATIC_ASSERT(sizeof(sb_info_reply) == 36, "sb_info_reply layout");
+SB_STATIC_ASSERT(sizeof(sb_info_reply) == 28, "sb_info_reply layout");
 #endif
-#define SB_INFO_REPLY_SIZE 36
+#define SB_INFO_REPLY_SIZE 28
 #define SB_INFO_REPLY_OFF_STATUS 0
 #define SB_INFO_REPLY_OFF_PROTOCOL 1
 #define SB_INFO_REPLY_OFF_SIGNATURE 2
-#define SB_INFO_REPLY_OFF_BOOT_STATE 5
+#define SB_INFO_REPLY_OFF_WINDOW 5
 #define SB_INFO_REPLY_OFF_BL_VERSION 6
-#define SB_INFO_REPLY_OFF_FLASH_SIZE 8
-#define SB_INFO_REPLY_OFF_APP_MAX 12
-#define SB_INFO_REPLY_OFF_CHIP_SIZE 16
-#define SB_INFO_REPLY_OFF_PAGE_SIZE 20
-#define SB_INFO_REPLY_OFF_SLOT_COUNT 22
-#define SB_INFO_REPLY_OFF_CURRENT 23
-#define SB_INFO_REPLY_OFF_MAX_CHUNK 24
-#define SB_INFO_REPLY_OFF_WINDOW 26
-#define SB_INFO_REPLY_OFF_RESULT 27
-#define SB_INFO_REPLY_OFF_APP_VERSION 28
-#define SB_INFO_REPLY_OFF_APP_CRC 32
+#define SB_INFO_REPLY_OFF_MAX_CHUNK 8
+#define SB_INFO_REPLY_OFF_PAGE_SIZE 10
+#define SB_INFO_REPLY_OFF_SLOT_COUNT 11
+#define SB_INFO_REPLY_OFF_CHIP_SIZE 12
+#define SB_INFO_REPLY_OFF_APP_VERSION 16
+#define SB_INFO_REPLY_OFF_APP_CRC 20
+#define SB_INFO_REPLY_OFF_APP_LEN 24
 
-/* SlotQuery: SLOT request. */
+/* SlotQuery: A request naming a slot (BACKUP). */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
@@ -305,47 +296,25 @@ SB_STATIC_ASSERT(sizeof(sb_slot_query) == 1, "sb_slot_query layout");
 #define SB_SLOT_QUERY_SIZE 1
 #define SB_SLOT_QUERY_OFF_SLOT 0
 
-/* SlotReply: One slot's record exactly as the EEPROM holds it (the host decodes it and derives the slot's role from the boot record). During a transfer its progress is the last persisted one. */
-#ifndef __ASSEMBLER__
-typedef struct __attribute__((packed)) {
-  uint8_t status; /* Status. */
-  sb_slot_record record; /* The newest valid slot record (all 0 when none). */
-} sb_slot_reply;
-SB_STATIC_ASSERT(sizeof(sb_slot_reply) == 57, "sb_slot_reply layout");
-#endif
-#define SB_SLOT_REPLY_SIZE 57
-#define SB_SLOT_REPLY_OFF_STATUS 0
-#define SB_SLOT_REPLY_OFF_RECORD 1
-
-/* BeginRequest: Start or resume a transfer into a slot. */
+/* BeginRequest: Open a transfer into a slot whose record the host has made RECEIVING (with RECORD). The node writes nothing yet. */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
   uint8_t reserved; /* Zero. */
   uint16_t chunkSize; /* Payload bytes per DATA chunk: a power of two from CHUNK_MIN to maxChunk that divides the EEPROM page size, so no chunk straddles a page (chunk n is at offset n x chunkSize). Others are refused with BAD_FRAME. */
-  sb_image_header header; /* The image to receive. */
+  uint32_t length; /* Payload length (1 .. the slot size, else TOO_BIG). */
+  uint16_t startChunk; /* First chunk the host will send (a resume: the slot record's progress / chunkSize); every chunk below it counts as written. */
+  uint16_t reserved2; /* Zero. */
 } sb_begin_request;
-SB_STATIC_ASSERT(sizeof(sb_begin_request) == 40, "sb_begin_request layout");
+SB_STATIC_ASSERT(sizeof(sb_begin_request) == 12, "sb_begin_request layout");
 #endif
-#define SB_BEGIN_REQUEST_SIZE 40
+#define SB_BEGIN_REQUEST_SIZE 12
 #define SB_BEGIN_REQUEST_OFF_SLOT 0
 #define SB_BEGIN_REQUEST_OFF_RESERVED 1
 #define SB_BEGIN_REQUEST_OFF_CHUNK_SIZE 2
-#define SB_BEGIN_REQUEST_OFF_HEADER 4
-
-/* BeginReply: Where the transfer resumes. */
-#ifndef __ASSEMBLER__
-typedef struct __attribute__((packed)) {
-  uint8_t status; /* Status. */
-  uint8_t reserved; /* Zero. */
-  uint16_t resumeChunk; /* First chunk the node still needs (0 unless the slot already holds part of this same image). */
-} sb_begin_reply;
-SB_STATIC_ASSERT(sizeof(sb_begin_reply) == 4, "sb_begin_reply layout");
-#endif
-#define SB_BEGIN_REPLY_SIZE 4
-#define SB_BEGIN_REPLY_OFF_STATUS 0
-#define SB_BEGIN_REPLY_OFF_RESERVED 1
-#define SB_BEGIN_REPLY_OFF_RESUME_CHUNK 2
+#define SB_BEGIN_REQUEST_OFF_LENGTH 4
+#define SB_BEGIN_REQUEST_OFF_START_CHUNK 8
+#define SB_BEGIN_REQUEST_OFF_RESERVED2 10
 
 /* DataRequest: One chunk. Not answered one by one: the node sends ACK frames. */
 #ifndef __ASSEMBLER__
@@ -375,37 +344,39 @@ SB_STATIC_ASSERT(sizeof(sb_ack_reply) == 6, "sb_ack_reply layout");
 #define SB_ACK_REPLY_OFF_CUMULATIVE 2
 #define SB_ACK_REPLY_OFF_SELECTIVE 4
 
-/* EndReply: Result of END: the node's own CRC-32 of the slot payload. */
-#ifndef __ASSEMBLER__
-typedef struct __attribute__((packed)) {
-  uint8_t status; /* OK or BAD_CRC. */
-  uint8_t reserved[3]; /* Zero. */
-  uint32_t crc; /* CRC-32 the node computed from the EEPROM. */
-} sb_end_reply;
-SB_STATIC_ASSERT(sizeof(sb_end_reply) == 8, "sb_end_reply layout");
-#endif
-#define SB_END_REPLY_SIZE 8
-#define SB_END_REPLY_OFF_STATUS 0
-#define SB_END_REPLY_OFF_RESERVED 1
-#define SB_END_REPLY_OFF_CRC 4
-
-/* ActivateRequest: Install a staged slot. */
+/* CrcRequest: CRC-32 of the first `length` bytes of a slot's data area, read from the EEPROM. */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint8_t slot; /* Slot number. */
-  uint8_t mode; /* ActivateMode. */
-} sb_activate_request;
-SB_STATIC_ASSERT(sizeof(sb_activate_request) == 2, "sb_activate_request layout");
+  uint8_t reserved[3]; /* Zero. */
+  uint32_t length; /* Bytes from the start of the data area (1 .. the slot size). */
+} sb_crc_request;
+SB_STATIC_ASSERT(sizeof(sb_crc_request) == 8, "sb_crc_request layout");
 #endif
-#define SB_ACTIVATE_REQUEST_SIZE 2
-#define SB_ACTIVATE_REQUEST_OFF_SLOT 0
-#define SB_ACTIVATE_REQUEST_OFF_MODE 1
+#define SB_CRC_REQUEST_SIZE 8
+#define SB_CRC_REQUEST_OFF_SLOT 0
+#define SB_CRC_REQUEST_OFF_RESERVED 1
+#define SB_CRC_REQUEST_OFF_LENGTH 4
+
+/* CrcReply: The node's own CRC-32 of slot data, read from its EEPROM. */
+#ifndef __ASSEMBLER__
+typedef struct __attribute__((packed)) {
+  uint8_t status; /* Status. */
+  uint8_t reserved[3]; /* Zero. */
+  uint32_t crc; /* CRC-32 the node computed from the EEPROM. */
+} sb_crc_reply;
+SB_STATIC_ASSERT(sizeof(sb_crc_reply) == 8, "sb_crc_reply layout");
+#endif
+#define SB_CRC_REPLY_SIZE 8
+#define SB_CRC_REPLY_OFF_STATUS 0
+#define SB_CRC_REPLY_OFF_RESERVED 1
+#define SB_CRC_REPLY_OFF_CRC 4
 
 /* ReadRequest: Read raw EEPROM bytes. */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
   uint32_t addr; /* EEPROM address. */
-  uint8_t length; /* Bytes to read (<= maxChunk). */
+  uint8_t length; /* Bytes to read, 1 .. maxChunk (else BAD_RANGE). The node does not check the chip size or a 24LC1025's 64 KiB block: a read past either wraps, so the host stays inside them. */
 } sb_read_request;
 SB_STATIC_ASSERT(sizeof(sb_read_request) == 5, "sb_read_request layout");
 #endif
@@ -425,26 +396,26 @@ SB_STATIC_ASSERT(sizeof(sb_read_reply) == 1, "sb_read_reply layout");
 #define SB_READ_REPLY_OFF_STATUS 0
 #define SB_READ_REPLY_OFF_DATA 1
 
-/* FormatRequest: Lay out the EEPROM afresh with this superblock (the host plans it: protocol/ts/fs.ts planLayout): every slot and the boot record are lost. The node checks its CRC, chip size and slot count (else BAD_FRAME). */
+/* RecordRequest: Write the next version of a record: the node writes it to the copy that does not hold the newest one, with the next seq and its CRC (protocol/STATES.md). */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
-  sb_superblock superblock; /* The superblock to write at address 0. */
-} sb_format_request;
-SB_STATIC_ASSERT(sizeof(sb_format_request) == 28, "sb_format_request layout");
+  uint8_t which; /* 0: the boot record; 1 + i: slot i (i < FS_MAX_SLOTS). */
+  uint8_t record[]; /* The record without its CRC field (BootRecord: 12 bytes, SlotRecord: 52; the node computes the CRC, and a slot record's frame stays within a 61-byte radio packet). Its seq field holds the seq of the newest record the host read (0 when it read none): the node refuses with STALE when its newest differs. */
+} sb_record_request;
+SB_STATIC_ASSERT(sizeof(sb_record_request) == 1, "sb_record_request layout");
 #endif
-#define SB_FORMAT_REQUEST_SIZE 28
-#define SB_FORMAT_REQUEST_OFF_SUPERBLOCK 0
+#define SB_RECORD_REQUEST_SIZE 1
+#define SB_RECORD_REQUEST_OFF_WHICH 0
+#define SB_RECORD_REQUEST_OFF_RECORD 1
 
-/* BootReply: The boot record as the node reads it. */
+/* SuperblockRequest: Write the superblock at EEPROM address 0 (the host plans it: protocol/ts/fs.ts planLayout; formatting is the host writing an invalid superblock, then the records, then this one). The node then reads its layout again: slotCount is 0 unless the superblock is valid, for this chip, with 1..FS_MAX_SLOTS slots. */
 #ifndef __ASSEMBLER__
 typedef struct __attribute__((packed)) {
-  uint8_t status; /* Status. */
-  sb_boot_record record; /* The newest valid boot record (all 0 when none). */
-} sb_boot_reply;
-SB_STATIC_ASSERT(sizeof(sb_boot_reply) == 17, "sb_boot_reply layout");
+  sb_superblock superblock; /* The 28 bytes to write at address 0. */
+} sb_superblock_request;
+SB_STATIC_ASSERT(sizeof(sb_superblock_request) == 28, "sb_superblock_request layout");
 #endif
-#define SB_BOOT_REPLY_SIZE 17
-#define SB_BOOT_REPLY_OFF_STATUS 0
-#define SB_BOOT_REPLY_OFF_RECORD 1
+#define SB_SUPERBLOCK_REQUEST_SIZE 28
+#define SB_SUPERBLOCK_REQUEST_OFF_SUPERBLOCK 0
 
 #endif /* STAGEBOOT_PROTOCOL_H */

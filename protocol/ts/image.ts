@@ -22,10 +22,17 @@ export interface Image {
 
 /** Builds a header for `payload`; the build id defaults to the payload CRC. */
 export function makeHeader(payload: Uint8Array, o: ImageOptions): ImageHeader {
-  const payloadCrc = crc32(payload);
+  return headerFor(payload.length, crc32(payload), o);
+}
+
+/**
+ * A header for a payload known only by its length and CRC-32 (e.g. a node's running flash, which
+ * the host never sees: INFO reports its appLen and appCrc). The build id defaults to the CRC.
+ */
+export function headerFor(length: number, payloadCrc: number, o: ImageOptions): ImageHeader {
   const h: ImageHeader = {
     magic: IMAGE_MAGIC, format: IMAGE_FORMAT, headerSize: IMAGE_HEADER_SIZE, flags: o.flags ?? 0,
-    signature: Uint8Array.from(o.signature), reserved: 0, loadAddr: o.loadAddr ?? 0, length: payload.length,
+    signature: Uint8Array.from(o.signature), reserved: 0, loadAddr: o.loadAddr ?? 0, length,
     payloadCrc, appVersion: o.appVersion ?? 0, buildId: o.buildId ?? payloadCrc, headerCrc: 0,
   };
   h.headerCrc = crc32(encodeStruct('ImageHeader', h).subarray(0, HEADER_CRC_SPAN));

@@ -8,7 +8,7 @@ import { crc16, crc32 } from './crc.ts';
 import { FrameDecoder, encodeFrame } from './frame.ts';
 import { decodeRecord, decodeSuperblock, pickRecord, planLayout, recordAddrs, encodeRecord } from './fs.ts';
 import { decodeHeader, decodeImage, encodeImage, makeHeader } from './image.ts';
-import { BootState, BootResult, NO_SLOT, type BootRecord } from '../generated/protocol.ts';
+import { BootState, BootResult, FRAME_OVERHEAD, NO_SLOT, type BootRecord } from '../generated/protocol.ts';
 
 const vec = (name: string) =>
   readFileSync(join(import.meta.dirname, '..', 'vectors', name), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' '));
@@ -30,6 +30,18 @@ describe('generated layouts', () => {
     expect(genLayouts.ImageHeader.size).toBe(36);
     expect(genLayouts.SlotRecord.size).toBeLessThanOrEqual(64);
     expect(genLayouts.BootRecord.size).toBeLessThanOrEqual(64);
+  });
+
+  it('give protocol 2\'s messages their sizes: INFO reply 28, BEGIN 12, CRC 8, SUPERBLOCK 28, a slot RECORD 53 (a 59-byte frame)', () => {
+    expect(genLayouts.InfoReply.size).toBe(28);
+    expect(genLayouts.BeginRequest.size).toBe(12);
+    expect(genLayouts.CrcRequest.size).toBe(8);
+    expect(genLayouts.CrcReply.size).toBe(8);
+    expect(genLayouts.SuperblockRequest.size).toBe(genLayouts.Superblock.size);
+    // RECORD carries the record without its CRC field: which + 52 bytes, inside a 61-byte radio packet.
+    expect(genLayouts.RecordRequest.size + genLayouts.SlotRecord.size - 4).toBe(53);
+    expect(genLayouts.RecordRequest.size + genLayouts.SlotRecord.size - 4 + FRAME_OVERHEAD).toBe(59);
+    expect(genLayouts.RecordRequest.size + genLayouts.BootRecord.size - 4).toBe(13);
   });
 });
 

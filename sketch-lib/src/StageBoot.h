@@ -18,11 +18,11 @@
 //   on the same TWI is not supported. The EEPROM needs pull-ups that suit 400 kHz.
 // - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
 //   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
-// - Footprint (make -C sketch-lib footprint): added to SerialNode, 5,032 B of flash (over
-//   the 3 KiB budget: see README.md) and 203 B of RAM; built with 128-byte chunks
-//   (-DSTAGEBOOT_MAX_CHUNK=128, for 24LC512/1025: see sb_config.h) 5,150 B and 254 B.
-// - END (about 1 s for 32 KiB) and a TRIAL activation (a copy of this image into a backup
-//   slot, a few seconds) run inside the poll() that receives them.
+// - Footprint (make -C sketch-lib footprint): added to SerialNode, 3,000 B of flash and 189 B
+//   of RAM; built with 128-byte chunks (-DSTAGEBOOT_MAX_CHUNK=128, for 24LC512/1025: see
+//   sb_config.h) 3,010 B and 253 B.
+// - CRC (about 0.8 s for 32 KiB) and BACKUP (a copy of this image into a slot, a few seconds)
+//   run inside the poll() that receives them.
 #ifndef STAGEBOOT_H
 #define STAGEBOOT_H
 
@@ -36,12 +36,12 @@ public:
 
   constexpr StageBoot(Chip chip, uint8_t i2cAddress = 0x50) : chip_(chip), addr_(i2cAddress) {}
 
-  // Reads the EEPROM layout (an EEPROM without one stays blank until the host's FORMAT, which
-  // `stageboot push` sends by itself; slotCount() is 0 until then) and finds out
-  // which image runs (a CRC of the flash: about 0.1 s). appVersion is this build's version
-  // (e.g. major << 16 | minor << 8 | patch); an image installed from a slot reports its
-  // header's. Stops the watchdog unless a trial runs (enable your own after begin()).
-  // Returns false if the EEPROM does not answer.
+  // Reads the EEPROM layout (an EEPROM without one stays blank until the host formats it, which
+  // `stageboot push` does by itself; slotCount() is 0 until then) and computes the CRC of this
+  // image (about 0.1 s), by which the host recognises a slot that holds it. appVersion is this
+  // build's version (e.g. major << 16 | minor << 8 | patch), reported in INFO. Stops the
+  // watchdog unless a trial runs (enable your own after begin()). Returns false if the EEPROM
+  // does not answer.
   bool begin(uint32_t appVersion = 0);
 
   // Serves a serial link: reads what has arrived, answers, moves data to the EEPROM. Returns
@@ -59,11 +59,13 @@ public:
   bool confirm();
   // True while running a trial image that is not confirmed yet.
   bool inTrial();
-  // Installs a STAGED slot (NOW and TRIAL reboot; TRIAL first saves the running image, which
-  // takes a few seconds). Returns a Status (SB_ST_OK ...) unless it reboots.
+  // Installs a STAGED slot: NOW reboots into the bootloader, NEXT_RESET waits for a reset.
+  // TRIAL also needs another STAGED slot that holds this very image to revert to (the host's
+  // `stageboot push --activate trial` makes one when there is none; the sketch does not), else
+  // it returns SB_ST_NO_BACKUP_ROOM. Returns a Status (SB_ST_OK ...) unless it reboots.
   uint8_t activate(uint8_t slot, Mode mode);
 
-  // This image's version (see begin()).
+  // This image's version, as given to begin().
   uint32_t version();
   // Bootloader version word (major << 8 | minor); 0xFFFF when there is no stageboot bootloader.
   uint16_t bootloaderVersion();

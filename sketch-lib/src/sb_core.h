@@ -20,44 +20,34 @@ typedef __uint24 sb_u24;
 typedef uint32_t sb_u24;
 #endif
 
-// SB_MAX_CHUNK, SB_MAX_PAYLOAD, SB_DIRECT: sb_config.h (64 B chunks, or 128 for EEPROMs with
+// SB_MAX_CHUNK, SB_MAX_PAYLOAD: sb_config.h (64 B chunks, or 128 for EEPROMs with
 // 128-byte pages).
 #include "sb_config.h"
-#if !SB_DIRECT
-// DATA frames the host may have unacknowledged: one in the page buffer (on its way to the
-// EEPROM) and one in the frame buffer. A third would wait in the core's 64-byte serial ring,
-// which one 70-byte DATA frame overflows.
-#define SB_WINDOW 2
-#endif
 #define SB_FRAME_BUF (SB_MAX_PAYLOAD + SB_FRAME_OVERHEAD)
 
 class Print;
 
 // Everything the library remembers. One instance per sketch (one bootloader, one EEPROM).
+// The assembly reaches it through the offsets in sb_state.h (StageBoot.cpp checks them).
 typedef struct {
-  sb_u24 chip, slotSize; // EEPROM size; bytes per slot data area (from the superblock)
-  uint16_t dataStart;    // slot 0's data area (from the superblock)
-  uint8_t page;          // EEPROM page size
-  uint16_t cum, sel;     // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
-  // engine (StageBoot.cpp)
-  uint8_t slots;         // 0 while the EEPROM holds no usable superblock
+  sb_u24 slotSize;    // bytes per slot data area (from the superblock)
+  uint16_t dataStart; // slot 0's data area (from the superblock)
+  uint16_t cum, sel;  // acks: chunks below cum are written; bit i: chunk cum + 1 + i is
   uint8_t reboot, rlen, held, lastRx;
   Print *heldOut;
-  // the page buffer: what it holds; for a chunk its length (0: given up), DATA seq, index and
-  // EEPROM address (a direct build writes chunks from the frame buffer: only the ACK waits)
+  // the ACK of the chunk last written (pbMode: what still has to happen before it goes; pbLen
+  // 0: the EEPROM gave up, the host resends), to the DATA frame pbSeq, through pbOut
   uint8_t pbMode, pbLen, pbSeq;
-#if !SB_DIRECT
-  uint16_t pbChunk;
-  sb_u24 pbAddr;
-#endif
   Print *pbOut;
-  // the transfer under way (xSlot = NO_SLOT: none); xNewest/xNext: copy and next seq of its
-  // record, so a progress rewrite reads one copy, not three
-  uint8_t xSlot, xNewest, xChunk, xShift; // xChunk = 1 << xShift
-  uint16_t xNext, xLen, xCount, xSaved;
+  // the transfer under way (xSlot = NO_SLOT: none): chunk size 1 << xShift, payload length,
+  // chunk count, progress last persisted, the slot's data area
+  uint8_t xSlot, xShift;
+  uint16_t xLen, xCount, xSaved;
   sb_u24 xAddr;
-  uint32_t appVersion, appCrc; // the running image, in INFO order
-  uint16_t appLen;
+  // InfoReply's pageSize .. appLen, in its order, so INFO copies them in one run
+  uint8_t page, slots; // EEPROM page size; slots, 0 while the EEPROM holds no usable superblock
+  uint32_t chip;       // EEPROM size
+  uint32_t appVersion, appCrc, appLen; // the running image
 } sb_state;
 
 #ifdef __AVR__

@@ -110,7 +110,7 @@ async function fullPushAndApply(): Promise<Figure> {
 }
 
 async function hostOnly(): Promise<Figure> {
-  const r = rig({ baud: 115200, node: { window: 4, maxChunk: 128, appMax: 0x7c00 } });
+  const r = rig({ baud: 115200, node: { window: 4, maxChunk: 128 } });
   const img = image(31 * 1024);
   const res = await r.clock.run(push(r.client, img));
   const rate = img.payload.length / (res.transferMs / 1000);

@@ -81,7 +81,7 @@ describe.skipIf(missing)(`handleFrame: PacketNode, a radio stand-in${missing ? `
       const err = await push(c, img, { chunkSize: 64, maxResumes: 0, transfer: { stallRetries: 1 }, onEvent: (e) => { if (e.kind === 'begin') slot = e.slot; } }).catch((e) => e);
       return { err, slot };
     });
-    // BEGIN (46 bytes) got through; no 72-byte DATA frame did.
+    // RECORD (the slot RECEIVING, a 59-byte frame) and BEGIN (18 bytes) got through; no 72-byte DATA frame did.
     expect(slot).toBeGreaterThanOrEqual(0);
     expect(err).toBeInstanceOf(OtaError);
     expect((err as OtaError).kind).toBe('link');

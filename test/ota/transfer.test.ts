@@ -1,6 +1,6 @@
 // The host's windowed transfer against a model node over a faulty, paced link (virtual time).
 import { describe, expect, it } from 'vitest';
-import { Msg, SlotState } from '../../protocol/ts/index.ts';
+import { BootResult, BootState, Msg, SlotState } from '../../protocol/ts/index.ts';
 import { push } from '../../host/src/ota/push.ts';
 import { OtaError } from '../../host/src/ota/errors.ts';
 import { image, rig } from './helpers.ts';
@@ -55,7 +55,8 @@ describe('windowed transfer', () => {
 
   it('resends a hole as soon as a later chunk is acknowledged, not after a timeout', async () => {
     // Drop the third DATA frame once; everything else goes through.
-    const r = rig({ faults: { plan: (f, dir, n) => (dir === 'toNode' && f.type === Msg.DATA && n === 5 ? 'drop' : undefined) } });
+    let data = 0;
+    const r = rig({ faults: { plan: (f, dir) => (dir === 'toNode' && f.type === Msg.DATA && data++ === 2 ? 'drop' : undefined) } });
     const img = image(SIZE);
     const res = await r.clock.run(push(r.client, img));
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
@@ -84,42 +85,73 @@ describe('windowed transfer', () => {
     expect(res.timeouts).toBeGreaterThan(0);
   });
 
-  it('gives up with a link error when the link stays down, and a new push resumes where it stopped', async () => {
+  // The node persists its progress in the slot record every 32 chunks (4 KiB here), and that
+  // record is all a resume has to go on: these images are large enough for it to matter.
+  const BIG = 20_000;
+
+  it('gives up with a link error when the link stays down, and a new push resumes where the node persisted', async () => {
     const r = rig({ session: { retries: 1 } });
-    const img = image(SIZE);
-    const p = push(r.client, img, { maxResumes: 1, onProgress: (pr) => { if (pr.ackedBytes > SIZE / 2) r.faults.down(); } });
+    const img = image(BIG);
+    let acked = 0;
+    const p = push(r.client, img, { maxResumes: 1, onProgress: (pr) => { acked = pr.ackedBytes; if (pr.ackedBytes > BIG / 2) r.faults.down(); } });
     const err = await r.clock.run(p).catch((e) => e);
     expect(err).toBeInstanceOf(OtaError);
     expect(err.kind).toBe('link');
     expect(err.message).toMatch(/no (reply|acknowledgement)/);
-    const held = r.node.slots[0].progress;
-    expect(held).toBeGreaterThan(SIZE / 2);
+    const held = r.node.slot(0).progress;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeGreaterThan(acked - 32 * 128 - 1);
+    expect(held % 128).toBe(0);
     r.faults.up();
     const before = r.node.dataLog.length;
     const res = await r.clock.run(push(r.client, img));
-    expect(res.resumedFrom).toBe(Math.floor(held / res.chunkSize) * res.chunkSize);
+    expect(res.resumedFrom).toBe(held);
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
-    expect(r.node.dataLog.length - before).toBeLessThanOrEqual(Math.ceil((SIZE - res.resumedFrom) / res.chunkSize) + 4);
+    expect(r.node.dataLog.length - before).toBeLessThanOrEqual(Math.ceil((BIG - res.resumedFrom) / res.chunkSize) + 4);
   });
 
   it('resumes by itself when the node reboots mid-transfer', async () => {
     const r = rig();
-    const img = image(SIZE);
+    const img = image(BIG);
     let reset = false;
-    const res = await r.clock.run(push(r.client, img, { onProgress: (pr) => { if (!reset && pr.ackedBytes > SIZE / 2) { reset = true; r.node.reset(); } } }));
+    const res = await r.clock.run(push(r.client, img, { onProgress: (pr) => { if (!reset && pr.ackedBytes > BIG * 3 / 4) { reset = true; r.node.reset(); } } }));
     expect(res.resumes).toBe(1);
     expect(r.node.begins).toBe(2);
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
     // Resumed, not restarted: far fewer than two images' worth of chunks were sent.
-    expect(r.node.dataLog.length).toBeLessThan(1.5 * Math.ceil(SIZE / res.chunkSize));
+    expect(r.node.dataLog.length).toBeLessThan(1.25 * Math.ceil(BIG / res.chunkSize));
   });
 
   it('fits chunks to a small-MTU link (radio gateway) and survives its losses', async () => {
-    const r = rig({ mtu: 40, faults: { drop: 0.05, seed: 9 } });
+    // The link drops any frame longer than 64 bytes, as a radio would.
+    const r = rig({ mtu: 64, faults: { drop: 0.05, seed: 9, mtu: 64 } });
     const img = image(3000);
     const res = await r.clock.run(push(r.client, img));
-    expect(res.chunkSize).toBe(40 - 6 - 2);
+    expect(res.chunkSize).toBe(32); // 64 - 6 - 2 = 56: the largest power of two below
     expect(r.faults.stats().toNode.tooBig).toBe(0);
     expect(r.node.payloadOf(res.slot)).toEqual(img.payload);
+  });
+
+  it('stages and activates over 61-byte radio packets: a slot RECORD is a 59-byte frame, a record copy comes in two READs', async () => {
+    const r = rig({ mtu: 61, faults: { mtu: 61 } });
+    const img = image(3000);
+    const res = await r.clock.run(push(r.client, img, { activate: 'now' }));
+    expect(res.chunkSize).toBe(32);
+    expect(r.faults.stats().toNode.tooBig + r.faults.stats().toHost.tooBig).toBe(0);
+    expect(r.node.boot).toMatchObject({ state: BootState.IDLE, current: res.slot, result: BootResult.INSTALLED });
+    expect(r.node.app).toEqual(img.payload);
+    expect(r.node.wrappedReads).toBe(0);
+  });
+
+  it('refuses, writing nothing, a link whose MTU cannot carry a slot record towards the node', async () => {
+    // Only frames towards the node are limited here (a gateway's downlink), so replies still come.
+    const r = rig({ mtu: 48, faults: { plan: (f, dir) => (dir === 'toNode' && f.bytes.length > 48 ? 'drop' : undefined) } });
+    const before = r.node.memory.slice();
+    const err = await r.clock.run(push(r.client, image(3000))).catch((e) => e);
+    expect(err).toBeInstanceOf(OtaError);
+    expect(err.code).toBe('frame-too-big');
+    expect(err.message).toMatch(/^RECORD needs a \d+-byte frame, but the link .* carries at most 48 bytes$/);
+    expect(Buffer.compare(r.node.memory, before)).toBe(0);
+    expect(r.faults.stats().toNode.dropped).toBe(0);
   });
 });

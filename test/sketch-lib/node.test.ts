@@ -1,6 +1,8 @@
 // The Arduino library on the simulated ATmega328P: the SerialNode example (built with the real
-// Arduino core) gets raw frames over its serial line, and the test checks the replies and what
-// lands in the simulated 24LC256. No bootloader: these tests cover the runtime side only.
+// Arduino core) gets raw protocol-2 frames over its serial line, and the test checks the replies
+// and what lands in the simulated EEPROM. The test plays the host's part of WIRE.md itself
+// (records through RECORD, the layout through SUPERBLOCK), so each node request is checked on
+// its own. No bootloader: these tests cover the runtime side only.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,48 +10,26 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Eeprom24, SimNode } from '../../host/src/sim/index.ts';
 import {
-  ActivateMode, BootState, Msg, NO_SLOT, REPLY_BIT, SlotState, Status, decodeRecord, decodeStruct, decodeSuperblock,
-  encodeFrame, encodeHeader, encodeRecord, encodeStruct, encodeSuperblock, FrameDecoder, makeHeader, crc32, recordAddrs, pickRecord, ImageFlag,
-  chips, planLayout,
-  BootFlag, BootResult,
-  type Frame, type ImageHeader, type SlotRecord,
+  BootFlag, BootResult, BootState, FrameDecoder, Msg, NO_SLOT, REPLY_BIT, SlotState, Status,
+  chips, crc32, decodeRecord, decodeStruct, decodeSuperblock, encodeFrame, encodeHeader, encodeRecord, encodeStruct,
+  encodeSuperblock, makeHeader, pickRecord, planLayout, recordAddrs,
+  type BootRecord, type ChipGeometry, type Frame, type ImageHeader, type SlotRecord, type Superblock,
 } from '../../protocol/ts/index.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SIG = Uint8Array.of(0x1e, 0x95, 0x0f);
-const CHUNK = 64;
-let hexText = '';
-let imageLen = 0;
-
+let hex256 = '';
 let hex512 = '';
 let hex1025 = '';
 
 beforeAll(() => {
   execFileSync('make', ['-s', '-C', join(root, 'sketch-lib'), 'SerialNode', 'SerialNode-24LC512', 'SerialNode-24LC1025'], { stdio: 'pipe' });
-  hexText = readFileSync(join(root, 'sketch-lib/build/SerialNode/SerialNode.hex'), 'utf8');
+  hex256 = readFileSync(join(root, 'sketch-lib/build/SerialNode/SerialNode.hex'), 'utf8');
   hex512 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC512/SerialNode.hex'), 'utf8');
   hex1025 = readFileSync(join(root, 'sketch-lib/build/SerialNode-24LC1025/SerialNode.hex'), 'utf8');
 }, 120_000);
 
-/**
- * A SerialNode on a fresh board; BOOTRST unprogrammed (no bootloader), 512-byte boot section.
- * Its blank EEPROM is formatted as the host does it (the node plans no layouts).
- */
-function boot(eeprom?: Eeprom24, hex = hexText, format = true): Session {
-  const node = new SimNode({ fuses: { high: 0xdf }, ...(eeprom ? { eeprom } : {}) });
-  node.loadHex(hex);
-  imageLen = lastAddress(hex);
-  node.reset('power');
-  const s = new Session(node);
-  if (format) expect(s.format()).toBe(Status.OK);
-  return s;
-}
-
-/** FORMAT's payload: the superblock the host plans for a chip. */
-function superblock(chip = chips['24LC256'], slots?: number): Uint8Array {
-  return encodeStruct('FormatRequest', { superblock: encodeSuperblock(planLayout(chip, slots)) });
-}
-
+/** The end of the image a hex file describes: the bytes the node calls its own (appLen). */
 function lastAddress(hex: string): number {
   let end = 0;
   let base = 0;
@@ -63,20 +43,48 @@ function lastAddress(hex: string): number {
   return end;
 }
 
+const chipOf = (model: '24LC256' | '24LC512' | '24LC1025'): ChipGeometry => chips[model];
+
+/** A SerialNode on a fresh board (BOOTRST unprogrammed: no bootloader), formatted unless told not to. */
+function boot(model: '24LC256' | '24LC512' | '24LC1025' = '24LC256', format = true): Session {
+  const hex = { '24LC256': hex256, '24LC512': hex512, '24LC1025': hex1025 }[model];
+  const node = new SimNode({ fuses: { high: 0xdf }, eeprom: new Eeprom24({ model }) });
+  node.loadHex(hex);
+  node.reset('power');
+  const s = new Session(node, chipOf(model), lastAddress(hex));
+  if (format) s.format();
+  return s;
+}
+
+function image(length: number, seed: number, signature = SIG) {
+  let x = seed;
+  const payload = Uint8Array.from({ length }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff);
+  return { payload, header: makeHeader(payload, { signature, appVersion: 0x020000 }) };
+}
+
 class Session {
   readonly dec = new FrameDecoder();
   readonly frames: Frame[] = [];
   text = '';
   seq = 1;
-  /** DATA chunk size of begin() and push(). */
-  chunk = CHUNK;
+  chunk = 64;
+  layout: Superblock;
 
-  constructor(readonly node: SimNode) {
+  constructor(readonly node: SimNode, readonly chip: ChipGeometry, readonly appLen: number) {
     node.uart.onData((d) => {
       this.text += Buffer.from(d).toString('latin1');
       this.frames.push(...this.dec.push(d));
     });
     expect(node.runUntil(() => this.text.includes('SerialNode 1.0.0'), 16e6 * 1)).toBe(true);
+    this.layout = planLayout(chip);
+  }
+
+  get mem(): Uint8Array {
+    return this.node.eeprom!.memory;
+  }
+
+  get cycles(): number {
+    return this.node.eeprom!.writeCycles;
   }
 
   send(type: number, payload: Uint8Array, seq = this.seq++): number {
@@ -99,18 +107,61 @@ class Session {
     return r!.payload[0];
   }
 
-  format(payload = superblock(Object.values(chips).find((c) => c.size === this.node.eeprom!.size)!)): number {
-    return this.status(Msg.FORMAT, payload, 0.5);
-  }
-
   info() {
-    const r = this.request(Msg.INFO)!;
-    return decodeStruct('InfoReply', r.payload);
+    return decodeStruct('InfoReply', this.request(Msg.INFO)!.payload);
   }
 
-  begin(header: ImageHeader, slot = 0, chunkSize = this.chunk) {
-    const r = this.request(Msg.BEGIN, encodeStruct('BeginRequest', { slot, reserved: 0, chunkSize, header }))!;
-    return r.payload.length === 4 ? decodeStruct('BeginReply', r.payload) : { status: r.payload[0], reserved: 0, resumeChunk: -1 };
+  /** Both copies of a record through READ, picked as the node picks them (STATES.md). */
+  readRecord<N extends 'BootRecord' | 'SlotRecord'>(name: N, which: 'boot' | number) {
+    const size = name === 'BootRecord' ? 16 : 56;
+    const copies = recordAddrs(128, which).map((addr) => {
+      const r = this.request(Msg.READ, encodeStruct('ReadRequest', { addr, length: size }))!;
+      expect(r.payload[0]).toBe(Status.OK);
+      return decodeRecord(name, r.payload.subarray(1));
+    });
+    return pickRecord(copies[0], copies[1]);
+  }
+
+  /** RECORD: `rec` as the next version of record `which`, based on what is there now. */
+  record(which: 'boot' | number, rec: Omit<BootRecord, 'seq' | 'crc'> | Omit<SlotRecord, 'seq' | 'crc'>, seq?: number): number {
+    const name = which === 'boot' ? 'BootRecord' : 'SlotRecord';
+    const now = this.readRecord(name, which).record;
+    const body = encodeRecord(name as never, { ...rec, seq: seq ?? now?.seq ?? 0, crc: 0 } as never).subarray(0, -4);
+    return this.status(Msg.RECORD, Uint8Array.of(which === 'boot' ? 0 : which + 1, ...body), 0.3);
+  }
+
+  slotRecordFor(slot: number, state: number, header: ImageHeader | null, progress = 0): Omit<SlotRecord, 'seq' | 'crc'> {
+    return {
+      state, reserved: 0, dataAddr: this.layout.dataStart + slot * this.layout.slotSize, capacity: this.layout.slotSize, progress,
+      header: header ?? decodeStruct('ImageHeader', new Uint8Array(36)),
+    };
+  }
+
+  /** The host's format: records first, the superblock last. */
+  format(layout = planLayout(this.chip)): void {
+    this.layout = layout;
+    expect(this.record('boot', { state: BootState.IDLE, flags: 0, slot: NO_SLOT, current: NO_SLOT, backup: NO_SLOT, result: 0, attempts: 0, reserved: new Uint8Array(3) })).toBe(Status.OK);
+    for (let i = 0; i < layout.slotCount; i++) expect(this.record(i, this.slotRecordFor(i, SlotState.EMPTY, null))).toBe(Status.OK);
+    expect(this.superblock(encodeSuperblock(layout))).toBe(Status.OK);
+  }
+
+  superblock(bytes: Uint8Array): number {
+    return this.status(Msg.SUPERBLOCK, bytes, 0.3);
+  }
+
+  begin(length: number, slot = 0, chunkSize = this.chunk, startChunk = 0): number {
+    return this.status(Msg.BEGIN, encodeStruct('BeginRequest', { slot, reserved: 0, chunkSize, length, startChunk, reserved2: 0 }));
+  }
+
+  /** The host's BEGIN: the slot record RECEIVING with this header, then the transfer. */
+  start(header: ImageHeader, slot = 0): void {
+    expect(this.record(slot, this.slotRecordFor(slot, SlotState.RECEIVING, header))).toBe(Status.OK);
+    expect(this.begin(header.length, slot)).toBe(Status.OK);
+  }
+
+  crc(slot: number, length: number, seconds = 2) {
+    const r = this.request(Msg.CRC, encodeStruct('CrcRequest', { slot, reserved: new Uint8Array(3), length }), seconds)!;
+    return r.payload.length === 8 ? decodeStruct('CrcReply', r.payload) : { status: r.payload[0], crc: -1 };
   }
 
   data(chunk: number, bytes: Uint8Array, seq?: number): number {
@@ -135,7 +186,7 @@ class Session {
     const t0 = this.node.seconds;
     const done = new Set<number>();
     for (let i = 0; i < from; i++) done.add(i);
-    const inflight = new Map<number, number>(); // chunk -> time sent
+    const inflight = new Map<number, number>();
     let next = from;
     let cumulative = from;
     let sent = 0;
@@ -157,87 +208,91 @@ class Session {
         for (let i = 0; i < 16; i++) if (a.selective & (1 << i)) done.add(a.cumulative + 1 + i);
       }
       for (const c of [...inflight.keys()]) if (done.has(c)) inflight.delete(c);
-      if (!got) for (const c of inflight.keys()) this.data(c, payload.subarray(c * this.chunk, (c + 1) * this.chunk)); // timeout: resend
+      if (!got) for (const c of inflight.keys()) this.data(c, payload.subarray(c * this.chunk, (c + 1) * this.chunk));
     }
     return { cumulative, seconds: this.node.seconds - t0 };
   }
 
-  /** The newest valid boot record, read straight from the simulated EEPROM. */
-  bootRecord() {
-    const mem = this.node.eeprom!.memory;
-    return pickRecord(decodeRecord('BootRecord', mem.subarray(128, 144)), decodeRecord('BootRecord', mem.subarray(256, 272))).record;
+  /** The newest valid record, read straight from the simulated EEPROM. */
+  bootRecord(): BootRecord | null {
+    const [a, b] = recordAddrs(128, 'boot');
+    return pickRecord(decodeRecord('BootRecord', this.mem.subarray(a, a + 16)), decodeRecord('BootRecord', this.mem.subarray(b, b + 16))).record;
   }
 
-  /** The newest valid slot record, read straight from the simulated EEPROM. */
   slotRecord(slot = 0): SlotRecord | null {
-    const mem = this.node.eeprom!.memory;
     const [a, b] = recordAddrs(128, slot);
-    return pickRecord(decodeRecord('SlotRecord', mem.subarray(a, a + 56)), decodeRecord('SlotRecord', mem.subarray(b, b + 56))).record;
+    return pickRecord(decodeRecord('SlotRecord', this.mem.subarray(a, a + 56)), decodeRecord('SlotRecord', this.mem.subarray(b, b + 56))).record;
   }
-}
-
-function image(length: number, seed: number, signature = SIG) {
-  let x = seed;
-  const payload = Uint8Array.from({ length }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff);
-  return { payload, header: makeHeader(payload, { signature, appVersion: 0x020000 }) };
 }
 
 describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
-  it('leaves a blank EEPROM alone, reports its chip unformatted, and takes the host\'s layout', () => {
-    const s = boot(undefined, hexText, false);
-    const mem = s.node.eeprom!.memory;
-    expect(s.node.eeprom!.writeCycles).toBe(0);
-    expect(s.info()).toMatchObject({ status: Status.OK, chipSize: 32768, pageSize: 64, slotCount: 0 });
-    expect(s.status(Msg.SLOT, Uint8Array.of(0))).toBe(Status.NOT_FORMATTED);
-    expect(s.format()).toBe(Status.OK);
-    const sb = decodeSuperblock(mem.subarray(0, 28));
-    expect(sb).toMatchObject({ chipSize: 32768, pageSize: 64, slotCount: 1, recPitch: 128, dataStart: 640, slotSize: 32128 });
-    expect(s.slotRecord()?.state).toBe(SlotState.EMPTY);
-    const info = s.info();
-    expect(info).toMatchObject({
-      status: Status.OK, protocol: 1, bootState: BootState.IDLE, blVersion: 0xffff, flashSize: 32768, appMax: 0x7e00,
-      chipSize: 32768, pageSize: 64, slotCount: 1, current: NO_SLOT, maxChunk: 64, window: 2, appVersion: 0x010000,
-    });
-    expect([...info.signature]).toEqual([...SIG]);
-    expect(info.appCrc).toBe(crc32(s.node.flash.subarray(0, imageLen)));
+  it('reports itself in INFO, leaves a blank EEPROM alone and takes the host\'s layout', () => {
+    const s = boot('24LC256', false);
+    expect(s.cycles).toBe(0);
+    const blank = s.info();
+    expect(blank).toMatchObject({ status: Status.OK, protocol: 2, window: 2, blVersion: 0xffff, maxChunk: 64, pageSize: 64, slotCount: 0, chipSize: 32768 });
+    expect([...blank.signature]).toEqual([...SIG]);
+    expect(blank).toMatchObject({ appVersion: 0x010000, appLen: s.appLen, appCrc: crc32(s.node.flash.subarray(0, s.appLen)) });
+    expect(s.begin(100)).toBe(Status.NOT_FORMATTED);
+    expect(s.cycles).toBe(0);
+    s.format();
+    expect(s.info().slotCount).toBe(1);
+    expect(decodeSuperblock(s.mem.subarray(0, 28))).toMatchObject({ chipSize: 32768, slotCount: 1, dataStart: 640, slotSize: 32128 });
+    expect(s.bootRecord()).toMatchObject({ state: BootState.IDLE, seq: 1, current: NO_SLOT });
+    expect(s.slotRecord()).toMatchObject({ state: SlotState.EMPTY, seq: 1, dataAddr: 640 });
   });
 
-  it('receives an image with pipelined DATA, verifies it at END and marks the slot STAGED', () => {
+  it('writes RECORDs A/B with the next seq and a fresh CRC, and refuses a stale or malformed one', () => {
+    const s = boot();
+    const [a, b] = recordAddrs(128, 0);
+    const rec = s.slotRecordFor(0, SlotState.BAD, null);
+    expect(s.record(0, rec)).toBe(Status.OK); // seq 1 is in copy A (format), so B gets seq 2
+    expect(decodeRecord('SlotRecord', s.mem.subarray(b, b + 56))).toMatchObject({ seq: 2, state: SlotState.BAD });
+    expect(s.record(0, { ...rec, state: SlotState.EMPTY })).toBe(Status.OK);
+    expect(decodeRecord('SlotRecord', s.mem.subarray(a, a + 56))).toMatchObject({ seq: 3, state: SlotState.EMPTY });
+    const cycles = s.cycles;
+    expect(s.record(0, rec, 2)).toBe(Status.STALE); // based on seq 2, but 3 is the newest
+    const body = encodeRecord('SlotRecord', { ...rec, seq: 3, crc: 0 } as SlotRecord).subarray(0, -4);
+    expect(s.status(Msg.RECORD, Uint8Array.of(1, ...body.subarray(0, 40)))).toBe(Status.BAD_FRAME); // short
+    expect(s.status(Msg.RECORD, Uint8Array.of(1, ...body, 0, 0, 0, 0))).toBe(Status.BAD_FRAME); // with a CRC field
+    expect(s.status(Msg.RECORD, Uint8Array.of(0, ...body))).toBe(Status.BAD_FRAME); // slot-sized boot record
+    expect(s.status(Msg.RECORD, Uint8Array.of(9, ...body))).toBe(Status.BAD_FRAME); // no slot 8
+    expect(s.cycles).toBe(cycles);
+    expect(s.slotRecord()).toMatchObject({ seq: 3, state: SlotState.EMPTY });
+  });
+
+  it('receives an image with pipelined DATA, persists its progress and computes its CRC from the EEPROM', () => {
     const s = boot();
     const { payload, header } = image(9000, 1);
-    expect(s.begin(header)).toMatchObject({ status: Status.OK, resumeChunk: 0 });
-    expect(s.slotRecord()).toMatchObject({ state: SlotState.RECEIVING, progress: 0 });
+    s.start(header);
     const { seconds } = s.push(payload);
-    const end = s.request(Msg.END, Uint8Array.of(0), 2)!;
-    expect(decodeStruct('EndReply', end.payload)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
-    const rec = s.slotRecord()!;
-    expect(rec).toMatchObject({ state: SlotState.STAGED, progress: payload.length, dataAddr: 640, capacity: 32128 });
-    expect(encodeHeader(rec.header)).toEqual(encodeHeader(header));
-    expect(s.node.eeprom!.memory.subarray(640, 640 + payload.length)).toEqual(payload);
+    // Progress is persisted every 32 chunks (2 KiB): the last persist is at 8192.
+    expect(s.slotRecord()).toMatchObject({ state: SlotState.RECEIVING, progress: 8192 });
+    expect(s.crc(0, payload.length)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
+    expect(s.mem.subarray(640, 640 + payload.length)).toEqual(payload);
     expect(s.node.uart.overruns).toBe(0);
-    // Pipelined: the next chunk travels during the write cycle (stop-and-wait would stay near
-    // 7.3 KB/s; the 24LC256 page-write limit is about 9.8 KB/s). Simulated time: deterministic.
+    // Pipelined: the next chunk travels during the write cycle (stop-and-wait stays near 7.3 KB/s;
+    // the 24LC256's page-write limit is about 9.8 KB/s). Simulated time: deterministic.
     expect(payload.length / seconds).toBeGreaterThan(8000);
-    // END again (its reply lost): no transfer any more, nothing rewritten; the host reads the
-    // slot, STAGED (WIRE.md).
-    const cycles = s.node.eeprom!.writeCycles;
-    expect(s.status(Msg.END, Uint8Array.of(0))).toBe(Status.NOT_RECEIVING);
-    expect(s.node.eeprom!.writeCycles).toBe(cycles);
-    expect(s.slotRecord()?.state).toBe(SlotState.STAGED);
+    // CRC ended the transfer: no more chunks, no more progress rewrites; CRC again is the same.
+    s.data(3, payload.subarray(192, 256));
+    s.node.runFor(0.02);
+    expect(s.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
+    expect(s.crc(0, payload.length).crc).toBe(header.payloadCrc);
+    expect(s.crc(0, 100).crc).toBe(crc32(payload.subarray(0, 100)));
   });
 
-  it('re-acknowledges duplicates without rewriting them, and ignores corrupted frames', () => {
+  it('re-acknowledges duplicates without rewriting them, ignores corrupted frames and keeps a selective bitmap', () => {
     const s = boot();
-    const { payload, header } = image(640, 2);
-    s.begin(header);
-    s.push(payload.subarray(0, 5 * CHUNK).slice(), 0, 2); // chunks 0..4 of the real payload
+    const { payload, header } = image(1920, 2);
+    s.start(header);
+    s.push(payload.subarray(0, 5 * 64).slice(), 0, 2);
     s.node.runFor(0.01);
-    const cycles = s.node.eeprom!.writeCycles;
-    s.data(2, payload.subarray(2 * CHUNK, 3 * CHUNK));
+    const cycles = s.cycles;
+    s.data(2, payload.subarray(128, 192));
     s.node.runFor(0.02);
     expect(s.acks()).toEqual([{ status: Status.OK, reserved: 0, cumulative: 5, selective: 0 }]);
-    expect(s.node.eeprom!.writeCycles).toBe(cycles);
-    // A frame with a flipped bit is dropped silently; its clean resend is taken.
+    expect(s.cycles).toBe(cycles);
     const frame = encodeFrame({ type: Msg.DATA, seq: 77, payload: encodeStruct('DataRequest', { chunk: 5, data: payload.subarray(320, 384) }) });
     frame[20] ^= 0x10;
     s.node.uart.write(frame);
@@ -246,188 +301,218 @@ describe('StageBoot on the simulated node (SerialNode, 24LC256)', () => {
     s.data(5, payload.subarray(320, 384));
     s.node.runFor(0.02);
     expect(s.acks()).toEqual([{ status: Status.OK, reserved: 0, cumulative: 6, selective: 0 }]);
-    // Out of order: chunk 7 before 6 shows in the selective bitmap.
-    s.data(7, payload.subarray(448, 512));
+    s.data(7, payload.subarray(448, 512)); // out of order: chunk 7 before 6
     s.node.runFor(0.02);
-    expect(s.acks()).toEqual([{ status: Status.OK, reserved: 0, cumulative: 6, selective: 0b1 }]); // bit i: chunk cumulative + 1 + i
+    expect(s.acks()).toEqual([{ status: Status.OK, reserved: 0, cumulative: 6, selective: 0b1 }]);
+    s.data(6 + 17, new Uint8Array(64)); // beyond the bitmap: dropped without an ACK
+    s.data(9, payload.subarray(576, 600)); // a short middle chunk
+    s.node.runFor(0.03);
+    expect(s.acks()).toEqual([{ status: Status.BAD_FRAME, reserved: 0, cumulative: 6, selective: 0b1 }]);
     s.push(payload, 6);
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0), 1)!.payload).status).toBe(Status.OK);
-    expect(s.node.eeprom!.memory.subarray(640, 640 + payload.length)).toEqual(payload);
+    expect(s.crc(0, payload.length).crc).toBe(header.payloadCrc);
   });
 
-  it('resumes after a reset from the progress it persisted', () => {
+  it('resumes after a reset from the progress it persisted, and REBOOT persists first', () => {
     const s1 = boot();
     const { payload, header } = image(6000, 3);
-    s1.begin(header);
-    s1.push(payload, 0, 2, 40); // 40 chunks = 2560 bytes, then the node resets
+    s1.start(header);
+    s1.push(payload, 0, 2, 40); // 40 chunks, then a reset
     s1.node.runFor(0.02);
-    const persisted = s1.slotRecord()!.progress;
-    expect(persisted).toBeGreaterThanOrEqual(2048);
+    expect(s1.slotRecord()!.progress).toBe(2048);
     s1.node.reset('external');
-    const s = new Session(s1.node);
-    const r = s.begin(header);
-    expect(r.status).toBe(Status.OK);
-    expect(r.resumeChunk).toBe(persisted / CHUNK);
-    s.push(payload, r.resumeChunk);
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0), 2)!.payload).status).toBe(Status.OK);
-    expect(s.node.eeprom!.memory.subarray(640, 640 + payload.length)).toEqual(payload);
+    const s = new Session(s1.node, s1.chip, s1.appLen);
+    const from = s.slotRecord()!.progress / 64;
+    expect(s.begin(payload.length, 0, 64, from)).toBe(Status.OK);
+    s.push(payload, from, 2, 10); // 10 more, then REBOOT: the node writes its progress first
+    s.node.runFor(0.02);
+    const resets = s.node.resets.length;
+    expect(s.status(Msg.REBOOT)).toBe(Status.OK);
+    const s2 = new Session(s.node, s.chip, s.appLen); // runs until the banner after the reset
+    expect(s.node.resets.slice(resets).map((r) => r.cause)).toEqual(['watchdog']);
+    expect(s.slotRecord()!.progress).toBe((32 + 10) * 64);
+    expect(s2.begin(payload.length, 0, 64, 42)).toBe(Status.OK);
+    s2.push(payload, 42);
+    expect(s2.crc(0, payload.length).crc).toBe(header.payloadCrc);
+    expect(s2.mem.subarray(640, 640 + payload.length)).toEqual(payload);
   });
 
-  it('refuses a wrong target, an oversize image and a bad header before writing anything', () => {
+  it('refuses bad BEGIN, CRC, READ and unknown requests without writing anything', () => {
     const s = boot();
-    const before = s.node.eeprom!.memory.slice();
-    const cycles = s.node.eeprom!.writeCycles;
-    expect(s.begin(image(1000, 4, Uint8Array.of(0x1e, 0x95, 0x14)).header).status).toBe(Status.WRONG_TARGET);
-    expect(s.begin(image(32200, 5).header).status).toBe(Status.TOO_BIG); // > the 32,128-byte slot
-    const bad = image(1000, 6).header;
-    bad.headerCrc ^= 1;
-    expect(s.begin(bad).status).toBe(Status.BAD_HEADER);
-    expect(s.begin(image(1000, 7).header, 1).status).toBe(Status.BAD_SLOT);
-    expect(s.begin(image(1000, 7).header, 0, 200).status).toBe(Status.BAD_FRAME); // chunk > maxChunk
-    expect(s.begin(image(1000, 7).header, 0, 48).status).toBe(Status.BAD_FRAME); // not a power of two
-    expect(s.begin(image(1000, 7).header, 0, 8).status).toBe(Status.BAD_FRAME); // < CHUNK_MIN
-    expect(s.status(Msg.END, Uint8Array.of(0))).toBe(Status.NOT_RECEIVING);
+    const before = s.mem.slice();
+    const cycles = s.cycles;
+    expect(s.begin(1000, 1)).toBe(Status.BAD_SLOT);
+    expect(s.begin(1000, 0, 128)).toBe(Status.BAD_FRAME); // larger than a 24LC256 page and maxChunk
+    expect(s.begin(1000, 0, 48)).toBe(Status.BAD_FRAME); // not a power of two
+    expect(s.begin(1000, 0, 8)).toBe(Status.BAD_FRAME); // below CHUNK_MIN
+    expect(s.begin(0)).toBe(Status.TOO_BIG);
+    expect(s.begin(32129)).toBe(Status.TOO_BIG); // one byte more than the slot
+    expect(s.begin(0x10040)).toBe(Status.TOO_BIG);
+    expect(s.begin(1000, 0, 64, 17)).toBe(Status.BAD_RANGE); // 16 chunks in all
+    expect(s.crc(0, 0).status).toBe(Status.BAD_RANGE);
+    expect(s.crc(0, 32129).status).toBe(Status.BAD_RANGE);
+    expect(s.crc(1, 10).status).toBe(Status.BAD_SLOT);
+    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 0, length: 0 }))).toBe(Status.BAD_RANGE);
+    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 0, length: 65 }))).toBe(Status.BAD_RANGE);
+    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 0x1000000, length: 1 }))).toBe(Status.BAD_RANGE);
+    expect(s.status(Msg.INFO, Uint8Array.of(1))).toBe(Status.BAD_FRAME);
+    expect(s.status(0x55)).toBe(Status.UNKNOWN_TYPE);
+    expect(s.status(0)).toBe(Status.UNKNOWN_TYPE);
     s.data(0, new Uint8Array(64));
     s.node.runFor(0.01);
     expect(s.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
-    expect(s.node.eeprom!.writeCycles).toBe(cycles);
-    expect(s.node.eeprom!.memory).toEqual(before);
+    expect(s.cycles).toBe(cycles);
+    expect(s.mem).toEqual(before);
   });
 
-  it('answers END with BAD_CRC and marks the slot BAD when the payload does not match its header', () => {
-    const s = boot();
-    const { payload, header } = image(1000, 8);
-    s.begin(header);
-    const wrong = payload.slice();
-    wrong[500] ^= 0xff;
-    s.push(wrong);
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0), 1)!.payload)).toMatchObject({ status: Status.BAD_CRC, crc: crc32(wrong) });
-    expect(s.slotRecord()?.state).toBe(SlotState.BAD);
-    expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.NOW))).toBe(Status.NOT_STAGED);
-  });
-
-  it('activates for the next reset, refuses a trial without backup room, and erases only a free slot', () => {
-    const s = boot();
-    const { payload, header } = image(700, 9);
-    s.begin(header);
-    s.push(payload);
-    expect(s.status(Msg.END, Uint8Array.of(0), 1)).toBe(Status.OK);
-    expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.TRIAL))).toBe(Status.NO_BACKUP_ROOM);
-    expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.NEXT_RESET))).toBe(Status.OK);
-    const boot_ = decodeStruct('BootReply', s.request(Msg.BOOT)!.payload).record;
-    expect(boot_).toMatchObject({ state: BootState.PENDING, slot: 0, flags: 0, backup: NO_SLOT });
-    // SLOT: the raw record, exactly as in the EEPROM (the host derives roles from BOOT).
-    const slot = s.request(Msg.SLOT, Uint8Array.of(0))!.payload;
-    expect(slot[0]).toBe(Status.OK);
-    expect(slot.subarray(1)).toEqual(encodeRecord('SlotRecord', s.slotRecord()!));
-    expect(s.slotRecord()).toMatchObject({ state: SlotState.STAGED, progress: 700 });
-    expect(s.status(Msg.ERASE, Uint8Array.of(0))).toBe(Status.SLOT_IN_USE);
-    expect(s.status(Msg.CONFIRM)).toBe(Status.NOT_TRIAL);
-    // READ returns raw EEPROM bytes: the first payload bytes of slot 0.
-    const read = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: 640, length: 64 }))!;
-    expect(read.payload.subarray(1)).toEqual(payload.subarray(0, 64));
-    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 32760, length: 16 }))).toBe(Status.BAD_RANGE);
-  });
-
-  it('reformats on FORMAT and keeps working after garbage on the line', () => {
+  it('takes a layout only from a valid superblock for its chip, and keeps working after garbage', () => {
     const s = boot();
     s.node.uart.write(Uint8Array.of(0x7e, 0x30, 1, 2, 3)); // a stray SOF claiming 48 bytes
     s.node.runFor(0.01);
-    expect(s.info().status).toBe(Status.OK); // the node dropped it when the line went quiet
-    expect(s.format()).toBe(Status.OK);
-    // Refused, nothing written: a superblock for another chip, a bad CRC, too many slots.
-    const cycles = s.node.eeprom!.writeCycles;
-    expect(s.format(superblock(chips['24LC512']))).toBe(Status.BAD_FRAME);
-    const bad = superblock();
+    expect(s.info().status).toBe(Status.OK); // dropped once the line went quiet
+    expect(s.superblock(encodeSuperblock(planLayout(chips['24LC512'])))).toBe(Status.OK);
+    expect(s.info().slotCount).toBe(0); // another chip's layout: not formatted
+    const bad = encodeSuperblock(planLayout(chips['24LC256']));
     bad[10] ^= 1;
-    expect(s.format(bad)).toBe(Status.BAD_FRAME);
+    expect(s.superblock(bad)).toBe(Status.OK);
+    expect(s.info().slotCount).toBe(0);
     const nine = planLayout(chips['24LC256'], 8);
     nine.slotCount = 9;
     nine.crc = crc32(encodeSuperblock(nine).subarray(0, 24));
-    expect(s.format(encodeStruct('FormatRequest', { superblock: encodeSuperblock(nine) }))).toBe(Status.BAD_FRAME);
-    expect(s.status(Msg.FORMAT, Uint8Array.of(1))).toBe(Status.BAD_FRAME); // the old one-byte FORMAT
-    expect(s.node.eeprom!.writeCycles).toBe(cycles);
-    expect(s.status(0x55)).toBe(Status.UNKNOWN_TYPE);
-    expect(s.status(Msg.SLOT, new Uint8Array(3))).toBe(Status.BAD_FRAME);
-    expect(decodeSuperblock(s.node.eeprom!.memory.subarray(0, 28))?.slotCount).toBe(1);
+    expect(s.superblock(encodeSuperblock(nine))).toBe(Status.OK);
+    expect(s.info().slotCount).toBe(0);
+    expect(s.status(Msg.SUPERBLOCK, new Uint8Array(27))).toBe(Status.BAD_FRAME);
+    expect(s.superblock(encodeSuperblock(planLayout(chips['24LC256'], 2)))).toBe(Status.OK);
+    expect(s.info().slotCount).toBe(2);
+    expect(decodeSuperblock(s.mem.subarray(0, 28))?.slotCount).toBe(2);
+  });
+
+  it('answers slot requests NOT_FORMATTED until it has a layout, and follows a new one', () => {
+    const s = boot('24LC256', false);
+    expect(s.crc(0, 10).status).toBe(Status.NOT_FORMATTED);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(0))).toBe(Status.NOT_FORMATTED);
+    // RECORD works unformatted (the host writes the records before the superblock), up to slot 7.
+    expect(s.record(7, s.slotRecordFor(7, SlotState.EMPTY, null))).toBe(Status.OK);
+    expect(s.cycles).toBe(1);
+    // Eight slots of 3,776 B: BEGIN's limit and BACKUP's follow the slot size.
+    const eight = planLayout(chips['24LC256'], 8);
+    s.format(eight);
+    expect(s.info().slotCount).toBe(8);
+    expect(s.begin(eight.slotSize + 1)).toBe(Status.TOO_BIG);
+    const cycles = s.cycles;
+    expect(s.begin(eight.slotSize, 7)).toBe(Status.OK); // opens the transfer, writes nothing
+    expect(s.cycles).toBe(cycles);
+    expect(s.appLen).toBeGreaterThan(eight.slotSize);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(1))).toBe(Status.TOO_BIG);
+    expect(s.cycles).toBe(cycles);
+  });
+
+  it('ends a transfer when the host rewrites that slot\'s record, and a resent RECORD is STALE', () => {
+    const s = boot();
+    const { payload, header } = image(1000, 13);
+    s.start(header);
+    s.push(payload.subarray(0, 256).slice());
+    const rec = s.slotRecordFor(0, SlotState.EMPTY, null);
+    const seq = s.slotRecord()!.seq;
+    expect(s.record(0, rec)).toBe(Status.OK);
+    expect(s.record(0, rec, seq)).toBe(Status.STALE); // the same request again (its reply lost)
+    expect(s.slotRecord()).toMatchObject({ seq: seq + 1, state: SlotState.EMPTY });
+    s.data(4, payload.subarray(256, 320));
+    s.node.runFor(0.02);
+    expect(s.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
+    // After a reset nothing is open either; a transfer may start at its last chunk.
+    s.node.reset('external');
+    const s2 = new Session(s.node, s.chip, s.appLen);
+    s2.data(0, payload.subarray(0, 64));
+    s2.node.runFor(0.02);
+    expect(s2.acks().map((a) => a.status)).toEqual([Status.NOT_RECEIVING]);
+    expect(s2.begin(1000, 0, 64, 16)).toBe(Status.OK); // 16 chunks: all written already
+    s2.data(16, payload.subarray(0, 64));
+    s2.data(15, payload.subarray(960));
+    s2.node.runFor(0.03);
+    expect(s2.acks()).toEqual([
+      { status: Status.BAD_RANGE, reserved: 0, cumulative: 16, selective: 0 },
+      { status: Status.OK, reserved: 0, cumulative: 16, selective: 0 }, // re-acknowledged, not rewritten
+    ]);
+    expect(s2.status(Msg.BEGIN, new Uint8Array(11))).toBe(Status.BAD_FRAME);
+  });
+
+  it('READ returns raw EEPROM bytes, up to maxChunk', () => {
+    const s = boot();
+    const r = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: 0, length: 64 }))!;
+    expect(r.payload[0]).toBe(Status.OK);
+    expect(r.payload.subarray(1)).toEqual(s.mem.subarray(0, 64));
   });
 });
 
-describe('StageBoot trial activation (SerialNode-24LC512: two slots)', () => {
-  it('saves its own flash as the backup, marks the trial PENDING, reboots, and confirms a trial', () => {
-    const s = boot(new Eeprom24({ model: '24LC512' }), hex512);
-    expect(s.info()).toMatchObject({ chipSize: 65536, pageSize: 128, slotCount: 2 });
-    const { payload, header } = image(3000, 10);
-    s.begin(header);
-    s.push(payload);
-    expect(s.status(Msg.END, Uint8Array.of(0), 1)).toBe(Status.OK);
-    const resets = s.node.resets.length;
-    // The reply comes after the copy of ~10 KB of flash and its CRC from the EEPROM.
-    expect(s.status(Msg.ACTIVATE, Uint8Array.of(0, ActivateMode.TRIAL), 5)).toBe(Status.OK);
-    s.node.runFor(0.1);
-    expect(s.node.resets.slice(resets).map((r) => r.cause)).toEqual(['watchdog']);
-    expect(s.bootRecord()).toMatchObject({ state: BootState.PENDING, flags: BootFlag.TRIAL, slot: 0, backup: 1 });
-    const backup = s.slotRecord(1)!;
-    const own = s.node.flash.subarray(0, imageLen);
-    expect(backup).toMatchObject({ state: SlotState.STAGED, progress: imageLen });
-    expect(backup.header).toMatchObject({ length: imageLen, payloadCrc: crc32(own), flags: ImageFlag.CONFIRMS, appVersion: 0x010000 });
-    const dataStart = decodeSuperblock(s.node.eeprom!.memory.subarray(0, 28))!.dataStart;
-    expect(s.node.eeprom!.memory.subarray(backup.dataAddr, backup.dataAddr + imageLen)).toEqual(own);
-    expect(backup.dataAddr).toBe(dataStart + 32256);
+describe('StageBoot backup and confirm (SerialNode-24LC512: two slots)', () => {
+  it('copies its own flash with BACKUP, and CONFIRM ends a trial once', () => {
+    const s = boot('24LC512');
+    expect(s.info()).toMatchObject({ chipSize: 65536, pageSize: 128, slotCount: 2, maxChunk: 128 });
+    const before = s.slotRecord(1);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(1), 5)).toBe(Status.OK);
+    const own = s.node.flash.subarray(0, s.appLen);
+    const addr = s.layout.dataStart + s.layout.slotSize;
+    expect(s.mem.subarray(addr, addr + s.appLen)).toEqual(own);
+    expect(s.slotRecord(1)).toEqual(before); // BACKUP writes no record: the host does
+    expect(s.crc(1, s.appLen).crc).toBe(s.info().appCrc);
+    expect(s.status(Msg.BACKUP, Uint8Array.of(2))).toBe(Status.BAD_SLOT);
+    expect(s.status(Msg.CONFIRM)).toBe(Status.NOT_TRIAL);
 
-    // What the bootloader leaves after installing slot 0 for trial; then the app confirms.
+    // What the bootloader leaves after installing slot 0 for trial: the watchdog runs.
     const trial = encodeRecord('BootRecord', {
       seq: 40, state: BootState.TRIAL, flags: BootFlag.TRIAL, slot: 0, current: 0, backup: 1,
       result: BootResult.INSTALLED, attempts: 0, reserved: new Uint8Array(3), crc: 0,
     });
-    s.node.eeprom!.memory.set(trial, 128);
-    s.node.eeprom!.memory.fill(0xff, 256, 272);
-    const s2 = new Session((s.node.reset('external'), s.node));
-    expect(s2.info()).toMatchObject({ bootState: BootState.TRIAL, current: 0 });
-    expect(s2.status(Msg.ERASE, Uint8Array.of(1))).toBe(Status.SLOT_IN_USE); // the trial's backup
+    s.mem.set(trial, 128);
+    s.mem.fill(0xff, 256, 272);
+    s.node.reset('external');
+    s.node.cpu.writeData(0x60, 0x18); // WDTCSR: WDCE | WDE, then WDE with 8 s, as the bootloader arms it
+    s.node.cpu.writeData(0x60, 0x29);
+    const s2 = new Session(s.node, s.chip, s.appLen);
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK);
-    expect(s2.bootRecord()).toMatchObject({ state: BootState.IDLE, result: BootResult.CONFIRMED, backup: NO_SLOT, seq: 41 });
+    expect(s2.bootRecord()).toMatchObject({ state: BootState.IDLE, result: BootResult.CONFIRMED, backup: NO_SLOT, slot: 0, current: 0, seq: 41 });
+    expect(s2.node.cpu.data[0x60] & 0x08).toBe(0); // watchdog off
     expect(s2.status(Msg.CONFIRM)).toBe(Status.OK); // a retried CONFIRM is harmless
+    expect(s2.bootRecord()!.seq).toBe(41);
   });
 });
 
 describe('StageBoot with 128-byte chunks (SerialNode-24LC512: STAGEBOOT_MAX_CHUNK=128)', () => {
   it('takes a chunk per EEPROM page straight from its frame buffer, at 115200 without losing a byte', () => {
-    const s = boot(new Eeprom24({ model: '24LC512' }), hex512);
+    const s = boot('24LC512');
     expect(s.info()).toMatchObject({ pageSize: 128, maxChunk: 128, window: 2 });
     s.chunk = 128;
     const { payload, header } = image(12000, 12);
-    expect(s.begin(header, 0, 256).status).toBe(Status.BAD_FRAME); // > maxChunk
-    expect(s.begin(header)).toMatchObject({ status: Status.OK, resumeChunk: 0 });
-    const cycles = s.node.eeprom!.writeCycles;
-    s.push(payload); // two frames in flight, as the host does with window 2
+    expect(s.begin(payload.length, 0, 256)).toBe(Status.BAD_FRAME);
+    s.start(header);
+    const cycles = s.cycles;
+    s.push(payload);
     expect(s.node.uart.overruns).toBe(0);
     // One write cycle per chunk (94), plus the progress record every 32 chunks (2).
-    expect(s.node.eeprom!.writeCycles - cycles).toBe(Math.ceil(payload.length / 128) + 2);
+    expect(s.cycles - cycles).toBe(Math.ceil(payload.length / 128) + 2);
     expect(s.slotRecord()?.progress).toBe(2 * 4096);
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(0), 2)!.payload)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
+    expect(s.crc(0, payload.length).crc).toBe(header.payloadCrc);
     const rec = s.slotRecord()!;
-    expect(s.node.eeprom!.memory.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
-    // READ takes up to maxChunk bytes too.
+    expect(s.mem.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
     const read = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: rec.dataAddr, length: 128 }))!;
     expect(read.payload.subarray(1)).toEqual(payload.subarray(0, 128));
   });
 });
 
 describe('StageBoot on a 24LC1025 (SerialNode-24LC1025: two 64 KiB banks)', () => {
-  it('stages an image whose slot spans both banks, and refuses a READ across them', () => {
-    const s = boot(new Eeprom24({ model: '24LC1025' }), hex1025);
+  it('stages an image whose slot spans both banks, and reads either bank', () => {
+    const s = boot('24LC1025');
     expect(s.info()).toMatchObject({ chipSize: 131072, pageSize: 128, slotCount: 4 });
+    s.chunk = 128;
     const { payload, header } = image(32200, 11);
-    expect(s.begin(header, 1)).toMatchObject({ status: Status.OK, resumeChunk: 0 });
+    s.start(header, 1);
     s.push(payload);
-    expect(decodeStruct('EndReply', s.request(Msg.END, Uint8Array.of(1), 3)!.payload)).toMatchObject({ status: Status.OK, crc: header.payloadCrc });
+    expect(s.crc(1, payload.length, 3).crc).toBe(header.payloadCrc);
     const rec = s.slotRecord(1)!;
     expect(rec.dataAddr).toBeLessThan(0x10000);
     expect(rec.dataAddr + payload.length).toBeGreaterThan(0x10000); // the payload crosses into bank 1
-    expect(s.node.eeprom!.memory.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
+    expect(s.mem.subarray(rec.dataAddr, rec.dataAddr + payload.length)).toEqual(payload);
     const read = s.request(Msg.READ, encodeStruct('ReadRequest', { addr: 0x10000, length: 16 }))!;
     expect(read.payload.subarray(1)).toEqual(payload.subarray(0x10000 - rec.dataAddr, 0x10000 - rec.dataAddr + 16));
-    expect(s.status(Msg.READ, encodeStruct('ReadRequest', { addr: 0x10000 - 8, length: 16 }))).toBe(Status.BAD_RANGE);
   });
 });

@@ -45,6 +45,7 @@ const explain: Record<number, string> = {
   [Status.NOT_TRIAL]: 'no trial is running, so there is nothing to confirm',
   [Status.BAD_RANGE]: 'address or chunk out of range',
   [Status.NOT_FORMATTED]: 'the node\'s EEPROM is not formatted',
+  [Status.STALE]: 'the record changed since the host read it',
 };
 
 const codes: Record<number, string> = {
@@ -56,9 +57,20 @@ const codes: Record<number, string> = {
   [Status.NO_BACKUP_ROOM]: 'no-backup-room',
 };
 
-/** The error for a reply whose status is not OK. */
-export function refusal(type: number, status: number, context = ''): OtaError {
+/**
+ * The error for a refusal: a reply whose status is not OK (`by` the node), or the host's own
+ * verdict on the node's records before it sends anything (`by` the host: protocol 2 leaves the
+ * file system's policy to the host, so ACTIVATE, ERASE and FORMAT are host operations that
+ * keep their names, and BEGIN's checks happen here). Both read alike and carry the same code.
+ */
+export function refusal(op: number | string, status: number, context = '', by: 'node' | 'host' = 'node'): OtaError {
   const what = explain[status] ?? 'refused';
   const code = codes[status] ?? statusName(status).toLowerCase().replace(/_/g, '-');
-  return new OtaError(`${msgName(type)}${context ? ` ${context}` : ''} refused by the node: ${what} (${statusName(status)})`, code, 'refused', { status: statusName(status) });
+  const name = typeof op === 'string' ? op : msgName(op);
+  return new OtaError(`${name}${context ? ` ${context}` : ''} refused${by === 'node' ? ' by the node' : ''}: ${what} (${statusName(status)})`, code, 'refused', { status: statusName(status) });
+}
+
+/** A refusal decided by the host from what the node reported: nothing was written. */
+export function hostRefusal(op: number | string, status: number, context = ''): OtaError {
+  return refusal(op, status, context, 'host');
 }

@@ -2,7 +2,6 @@
 // bin packed for the node's chip with HEX's packFirmware, which checks the target and that the
 // application stays below the node's bootloader. All of this happens before any byte is sent
 // to a slot, so a wrong file is refused with the node untouched.
-import type { InfoReply } from '../../../protocol/ts/index.ts';
 import { CliError } from '../cli/errors.ts';
 import { chooseTarget, cliErrorOf, loadForCli } from '../cli/commands/firmware-input.ts';
 import { packFirmware } from '../image/pack.ts';
@@ -11,6 +10,7 @@ import type { Firmware } from '../formats/load.ts';
 import { flatten } from '../formats/memory.ts';
 import { TargetError } from '../targets/index.ts';
 import { decodeImage } from '../../../protocol/ts/index.ts';
+import type { NodeInfo } from './client.ts';
 import type { PushImage } from './push.ts';
 
 export interface ImageChoices {
@@ -26,7 +26,7 @@ export async function loadPushFile(file: string): Promise<Firmware> {
 }
 
 /** The image to send: the file's own header for an image file, else packed for this node. */
-export function imageFor(fw: Firmware, info: InfoReply, c: ImageChoices = {}): PushImage & { packed: boolean } {
+export function imageFor(fw: Firmware, info: NodeInfo, c: ImageChoices = {}): PushImage & { packed: boolean } {
   const header = imageHeaderOf(fw);
   if (header) {
     const start = header.loadAddr;
@@ -40,8 +40,8 @@ export function imageFor(fw: Firmware, info: InfoReply, c: ImageChoices = {}): P
     try {
       packed = packFirmware(fw, part, { ...opts, bootSize });
     } catch (err) {
-      // A node whose bootloader size is no BOOTSZ choice still gets a checked image: the node
-      // reports appMax and push() compares the image's end against it.
+      // A part whose stageboot boot section is no BOOTSZ choice still gets a checked image:
+      // push() compares the image's end against appMax.
       if (!(err instanceof TargetError && err.code === 'bad-boot-size')) throw err;
       packed = packFirmware(fw, part, { ...opts, bootSize: 0 });
     }

@@ -9,6 +9,6 @@ const nameOf = (table: Record<string, number>) => {
 };
 
 export const formatSlotState = nameOf(SlotState);
-/** INFO reports boot state 0 when the EEPROM holds no valid boot record (e.g. not formatted). */
+/** Boot state 0: the EEPROM holds no valid boot record (e.g. not formatted). */
 export const formatBootState = (v: number) => (v === 0 ? 'none (no boot record)' : nameOf(BootState)(v));
 export const formatBootResult = nameOf(BootResult);

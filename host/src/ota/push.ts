@@ -1,14 +1,16 @@
 // A whole update: INFO, host-side checks (nothing is sent to a slot unless the image is for
 // this chip, fits the flash and the slot, and a trial has room for its backup), slot choice,
-// BEGIN (which resumes a partial transfer of the same image), the windowed DATA transfer, END
-// with the node's CRC check, and optional activation. If the node loses the transfer (it
-// rebooted) or the link stalls, a fresh BEGIN resumes it, up to `maxResumes` times.
+// begin (a RECEIVING slot record, or the resume of a partial transfer of the same image from
+// the progress the node persisted, then BEGIN), the windowed DATA transfer, end (the node's CRC
+// read back from its EEPROM, then the slot STAGED) and optional activation. If the node loses
+// the transfer (it rebooted) or the link stalls, a fresh begin resumes it, up to `maxResumes`
+// times.
 import {
   BootState, CHUNK_MIN, SlotRole, SlotState, decodeStruct, layouts, formatSlotState, planLayout,
-  type ImageHeader, type InfoReply,
+  type ImageHeader,
 } from './protocol.ts';
 import { sleep } from '../transport/clock.ts';
-import { chunkSizeOk, trialRunning, type ActivateModeName, type OtaClient, type SlotInfo } from './client.ts';
+import { chunkSizeOk, trialRunning, type ActivateModeName, type NodeInfo, type OtaClient, type SlotInfo } from './client.ts';
 import { OtaError } from './errors.ts';
 import { chunkCount, sendChunks, type TransferOptions, type TransferProgress } from './transfer.ts';
 
@@ -18,7 +20,7 @@ export interface PushImage {
 }
 
 export type PushEvent =
-  | { kind: 'info'; info: InfoReply }
+  | { kind: 'info'; info: NodeInfo }
   | { kind: 'format'; slotCount: number }
   | { kind: 'slot'; slot: number; reason: string }
   | { kind: 'begin'; slot: number; resumeChunk: number; resumeBytes: number; chunkSize: number; window: number }
@@ -140,13 +142,13 @@ async function transferWithResume(client: OtaClient, image: PushImage, slot: num
 }
 
 /** The empty slots a FORMAT of this node would create (protocol/ts/fs.ts plans them). */
-function plannedSlots(info: InfoReply): SlotInfo[] {
+function plannedSlots(info: NodeInfo): SlotInfo[] {
   const sb = planLayout({ name: 'node', size: info.chipSize, pageSize: info.pageSize, bankSize: 64 * 1024 });
   const header = decodeStruct('ImageHeader', new Uint8Array(layouts.ImageHeader.size));
   return Array.from({ length: sb.slotCount }, (_, slot) => ({ slot, state: SlotState.EMPTY, role: 0, capacity: sb.slotSize, progress: 0, header }));
 }
 
-export function checkImageForNode(h: ImageHeader, info: InfoReply): void {
+export function checkImageForNode(h: ImageHeader, info: NodeInfo): void {
   const sig = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).toUpperCase().padStart(2, '0')).join(' ');
   if (sig(h.signature) !== sig(info.signature)) {
     throw new OtaError(`wrong target: the image is for a chip with signature ${sig(h.signature)}, the node is ${sig(info.signature)}; nothing was sent`, 'wrong-target', 'refused', { image: sig(h.signature), node: sig(info.signature) });
@@ -188,13 +190,13 @@ function checkSlot(s: SlotInfo, h: ImageHeader): void {
 }
 
 /** A trial saves the running image first: it needs a slot other than the target. */
-function checkBackupRoom(slots: SlotInfo[], target: number, info: InfoReply): void {
+function checkBackupRoom(slots: SlotInfo[], target: number, info: NodeInfo): void {
   const others = slots.filter((s) => s.slot !== target && !(s.role & SlotRole.PENDING));
-  // A slot holding the running image, judged as the node does (length and payload CRC of the
+  // A slot holding the running image, judged as activate() does (length and payload CRC of the
   // running flash): after a serial upload the boot record's `current` names a stale slot.
-  const backup = others.find((s) => s.state === SlotState.STAGED && s.header.payloadCrc === info.appCrc);
-  // Otherwise the node copies its flash into a slot that holds nothing worth keeping: it never
-  // overwrites a staged image or a transfer under way for a backup.
+  const backup = others.find((s) => s.state === SlotState.STAGED && s.header.length === info.appLen && s.header.payloadCrc === info.appCrc);
+  // Otherwise the node copies its flash into a slot that holds nothing worth keeping: never a
+  // staged image or a transfer under way.
   const spare = others.some((s) => !(s.role & SlotRole.BACKUP) && s.state !== SlotState.STAGED && s.state !== SlotState.RECEIVING);
   if (backup || spare) return;
   throw new OtaError(
@@ -203,7 +205,7 @@ function checkBackupRoom(slots: SlotInfo[], target: number, info: InfoReply): vo
   );
 }
 
-function pickChunkSize(client: OtaClient, info: InfoReply, wanted?: number): number {
+function pickChunkSize(client: OtaClient, info: NodeInfo, wanted?: number): number {
   // The node takes powers of two that divide its EEPROM page (no chunk straddles a page).
   const linkMax = client.maxFramePayload() - layouts.DataRequest.size;
   const max = Math.min(info.maxChunk, linkMax);
