@@ -153,7 +153,7 @@ export const enums: Enum[] = [
     },
   },
   {
-    name: 'SlotRole', prefix: 'ROLE', doc: 'Bits of SlotReply.role, derived from the boot record.',
+    name: 'SlotRole', prefix: 'ROLE', doc: 'Roles of a slot, which the host derives from the boot record (the `slots` command shows them).',
     values: {
       CURRENT: { value: 0x01, doc: 'Its image is the one in flash.' },
       PENDING: { value: 0x02, doc: 'It will be installed at the next reset.' },

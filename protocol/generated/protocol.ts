@@ -162,7 +162,7 @@ export const Status = {
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
-/** Bits of SlotReply.role, derived from the boot record. */
+/** Roles of a slot, which the host derives from the boot record (the `slots` command shows them). */
 export const SlotRole = {
   /** Its image is the one in flash. */
   CURRENT: 0x01,

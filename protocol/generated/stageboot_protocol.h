@@ -115,7 +115,7 @@
 #define SB_ST_NOT_FORMATTED 0x10 /* The EEPROM holds no valid superblock. */
 #define SB_ST_STALE 0x11 /* RECORD: the record changed since the host read it (its seq is not the one the request names); read it again. */
 
-/* ---- SlotRole: Bits of SlotReply.role, derived from the boot record. ---- */
+/* ---- SlotRole: Roles of a slot, which the host derives from the boot record (the `slots` command shows them). ---- */
 #define SB_ROLE_CURRENT 0x01 /* Its image is the one in flash. */
 #define SB_ROLE_PENDING 0x02 /* It will be installed at the next reset. */
 #define SB_ROLE_BACKUP 0x04 /* It holds the image a running trial reverts to. */

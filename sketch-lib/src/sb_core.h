@@ -1,5 +1,7 @@
 // The pure-computation half of the library: CRCs, the frame decoder with resynchronisation,
-// record validation and the A/B pick and the acknowledgement window, plus the one state struct the whole library works on.
+// record validation, the A/B pick and the acknowledgement window, plus the one state struct the
+// whole library works on. On the AVR the CRCs, frames, records and window are assembly (sb_*.S);
+// the C versions here are the host build's, which test/sketch-lib/vectors.test.ts checks.
 //
 // Not an ordinary header: it holds static functions and their state, and exactly one
 // translation unit includes it (StageBoot.cpp on the AVR; test/sketch-lib/host/vectors.cpp on

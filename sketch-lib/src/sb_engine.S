@@ -1,20 +1,24 @@
-; The request engine of the library in assembly: dispatch of a complete frame in sb_f (length
-; check, slot check, handler, reply), the small requests (INFO, SLOT, BOOT, READ, REBOOT), the
-; ACK sender, the held-frame runner and the background service. The other requests (BEGIN,
-; DATA, CRC, RECORD, WRITE, BACKUP, CONFIRM) are in StageBoot.cpp; so are the virtual calls
-; into the sketch's Print (sb_write, sb_reboot).
+; The node's side of protocol/WIRE.md in assembly: dispatch of a complete frame in sb_f (length
+; check, slot check, handler, reply), every request (INFO, BEGIN, DATA, CRC, CONFIRM, READ,
+; REBOOT, RECORD, SUPERBLOCK, BACKUP), the ACK sender and the DATA path (the window, the write
+; straight from the frame, the ACK after the write cycle, the progress persist), the held-frame
+; runner, the background service and begin(). StageBoot.cpp keeps the C++ API and the virtual
+; calls into the sketch's Print (sb_write, sb_reboot); frames, CRCs, records and the TWI master
+; are in the other sb_*.S files.
 ;
 ; Every handler is called as status = handler(p = sb_f + 4, i = p[0] in r22) after the length
 ; (and, for requests that name a slot, the slot) has been checked; it writes its reply over
 ; the request from p + 1 on and, when the reply is longer than the status byte, sets rlen.
 ;
-; Size tricks:
+; Size tricks (the library must add at most 3 KiB to a sketch):
 ; - One table gives each request type its payload length and its handler (3 bytes a type);
 ;   handlers with a C signature that fits (p in r24:25) are called directly, with no stub.
 ; - The slot check of requests that name a slot is done once here, not in each handler.
-; - One copy loop (X to Z, r18 bytes) serves INFO, SLOT/BOOT and the ACK; one seal-and-write
-;   tail serves every reply.
-; - INFO zero-fills its reply and then stores only the fields that are not zero.
+; - Most functions reach the state through Y (2-byte displacement loads and stores instead of
+;   4-byte absolute ones); everything is one section, so internal calls are 2-byte rcalls.
+; - One copy loop (X to Z, r18 bytes) serves INFO, RECORD, the ACK and the layout; one
+;   seal-and-write tail serves every reply; CRC and BACKUP share one block-walk tail.
+; - The state keeps INFO's last 18 bytes in INFO's order: INFO is constants plus one copy.
 #include <avr/io.h>
 #include "sb_config.h"
 #include "sb_state.h"
