@@ -60,22 +60,27 @@ SB_CHECK(xAddr, X_ADDR);
 SB_CHECK(appVersion, APP_VERSION);
 SB_CHECK(appCrc, APP_CRC);
 SB_CHECK(appLen, APP_LEN);
+#if SB_MAX_CHUNK == 64
+SB_CHECK(pbChunk, PB_CHUNK);
+SB_CHECK(pbAddr, PB_ADDR);
+#endif
 static_assert(sizeof(sb_state) == SB_S_SIZE, "sb_state.h: size");
 
-// Rewrite the receiving slot's progress after this many newly written payload bytes: 32 full
-// chunks (2 KiB with 64-byte chunks, 4 KiB with 128). Each rewrite stalls the line for about a
-// write cycle; a reset resends at most this much.
-#define PERSIST_BYTES (32 * SB_MAX_CHUNK)
 // A partial frame older than this (ms, after its last byte) is dropped: see WIRE.md.
 #define IDLE_MS 3
 
 extern "C" volatile unsigned long timer0_millis; // wiring.c; its low byte is our idle clock
 extern const char __data_load_end[];             // end of .text + .data: this image's length
 
-extern "C" uint8_t sb_pb[SB_SLOT_RECORD_SIZE]; // shared with sb_rec.S: the largest record
-uint8_t sb_pb[SB_SLOT_RECORD_SIZE];
-
-enum { PB_FREE, PB_PERSIST, PB_ACK };
+// The record buffer (shared with sb_rec.S): the largest record; with 64-byte chunks also the
+// page buffer, which holds a chunk until the chip takes it.
+#if SB_MAX_CHUNK == 64
+#define SB_PB_SIZE 64
+#else
+#define SB_PB_SIZE SB_SLOT_RECORD_SIZE
+#endif
+extern "C" uint8_t sb_pb[SB_PB_SIZE];
+uint8_t sb_pb[SB_PB_SIZE];
 
 // ---- TWI master (sb_twi.S).
 

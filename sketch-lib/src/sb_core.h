@@ -50,6 +50,10 @@ typedef struct {
   uint8_t page, slots; // EEPROM page size; slots, 0 while the EEPROM holds no usable superblock
   uint32_t chip;       // EEPROM size
   uint32_t appVersion, appCrc, appLen; // the running image
+#if SB_MAX_CHUNK == 64
+  uint16_t pbChunk; // the chunk in the page buffer: its index and EEPROM address
+  sb_u24 pbAddr;
+#endif
 } sb_state;
 
 #ifdef __AVR__

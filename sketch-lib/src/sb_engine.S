@@ -330,15 +330,22 @@ sb_service:
 
 #define PB_FREE 0
 #define PB_PERSIST 1 /* a progress rewrite is due before the ACK */
-#define PB_ACK 2     /* the ACK waits for the chunk's write cycle */
+#define PB_ACK 2     /* the ACK is due (128-byte chunks: once the chunk's write cycle is over) */
+#define PB_CHUNK 3   /* 64-byte chunks: a chunk in the page buffer waits for the chip */
 #define OP_WAIT 1
 #define IO_BUSY 1
-#define PERSIST_BYTES (32 * SB_MAX_CHUNK) /* see StageBoot.cpp */
+// Rewrite the receiving slot's progress after this many newly written payload bytes: 32 full
+// chunks (2 KiB with 64-byte chunks, 4 KiB with 128). Each rewrite costs a write cycle; a reset
+// resends at most this much.
+#define PERSIST_BYTES (32 * SB_MAX_CHUNK)
 #define Y_(f) Y + SB_S_##f
 
 ; uint8_t sb_on_data(Print *out): DATA in sb_f. Returns 0 when the chunk must wait (the last
-; ACK has not gone, or the EEPROM is still busy): the frame stays held. A new chunk goes to the
-; EEPROM straight from the frame; its ACK goes from sb_pump once the write cycle is over.
+; ACK has not gone, or the chip is still busy): the frame stays held. With 64-byte chunks a new
+; chunk is copied into the page buffer and acknowledged as soon as the chip has taken it, so
+; the next one travels during the write cycle and waits in the frame buffer; with 128-byte
+; chunks (no room for a second one) it goes to the chip straight from the frame and its ACK
+; waits for the write cycle, so the next one finds the chip ready (sb_pump sends the ACKs).
 ; Registers: r16:17 out, r22:23 chunk index n, r20 data length, X offset, r21 shift.
 .global sb_on_data
 sb_on_data:
@@ -413,13 +420,33 @@ sb_on_data:
 .Lnew:
     ldd   r24, Y_(PB_MODE)
     tst   r24
-    brne  .Ldone0                   ; the last ACK has not gone yet
-    ldd   r24, Y_(X_ADDR)           ; sb_ee(xAddr + off, chunk bytes, n, bank << 2)
+    brne  .Ldone0                   ; the last chunk's ACK has not gone yet
+    ldd   r24, Y_(X_ADDR)           ; EEPROM address xAddr + off: r24, r25, bank r18
     ldd   r25, Y_(X_ADDR) + 1
     ldd   r18, Y_(X_ADDR) + 2
     add   r24, r26
     adc   r25, r27
     adc   r18, r1
+#if SB_MAX_CHUNK == 64
+    ; Into the page buffer, which frees the frame buffer for the next chunk; sb_pump writes it
+    ; as soon as the chip takes it and acknowledges it at once.
+    std   Y_(PB_ADDR), r24
+    std   Y_(PB_ADDR) + 1, r25
+    std   Y_(PB_ADDR) + 2, r18
+    std   Y_(PB_CHUNK), r22
+    std   Y_(PB_CHUNK) + 1, r23
+    std   Y_(PB_LEN), r20
+    mov   r18, r20
+    ldi   r26, lo8(P + 2)
+    ldi   r27, hi8(P + 2)
+    ldi   r30, lo8(sb_pb)
+    ldi   r31, hi8(sb_pb)
+    rcall copy
+    ldi   r24, PB_CHUNK
+    std   Y_(PB_MODE), r24
+#else
+    ; Straight from the frame buffer (no room for a second 128-byte chunk): blocks for the TWI
+    ; transfer; the ACK waits for the write cycle, so the next chunk finds the chip ready.
     lsl   r18
     lsl   r18
     push  r22
@@ -437,7 +464,20 @@ sb_on_data:
     rcall ackMark
     ldi   r25, 1
 6:  std   Y_(PB_LEN), r25
-    rcall progress                  ; a progress rewrite is due every PERSIST_BYTES
+    rcall decide
+#endif
+    lds   r20, sb_f + 3
+    std   Y_(PB_SEQ), r20
+    std   Y_(PB_OUT), r16
+    std   Y_(PB_OUT) + 1, r17
+    ldi   r24, OP_WRITE
+    rcall sb_pump
+    rjmp  .Ldone1
+
+; pbMode = PB_PERSIST when PERSIST_BYTES more have been written in order since the last
+; progress rewrite, else PB_ACK. Y = sb_S.
+decide:
+    rcall progress
     ldd   r18, Y_(X_SAVED)
     ldd   r19, Y_(X_SAVED) + 1
     subi  r18, lo8(-PERSIST_BYTES)
@@ -448,13 +488,7 @@ sb_on_data:
     brlo  7f
     ldi   r20, PB_PERSIST
 7:  std   Y_(PB_MODE), r20
-    lds   r20, sb_f + 3
-    std   Y_(PB_SEQ), r20
-    std   Y_(PB_OUT), r16
-    std   Y_(PB_OUT) + 1, r17
-    ldi   r24, OP_WRITE
-    rcall sb_pump
-    rjmp  .Ldone1
+    ret
 
 ; r24 = what chunk r22:23 is to the window (WIRE.md): 0 new, 1 written already (a duplicate),
 ; 2 beyond the selective bitmap. Keeps r20..r23, X.
@@ -541,9 +575,10 @@ progress:
     movw  r24, r18
 3:  ret
 
-; void sb_pump(uint8_t op): sends the ACK of the chunk last written once its write cycle (and a
-; progress rewrite it was due) is over. op: OP_WRITE (one attempt: returns while the chip is
-; busy) or OP_WAIT.
+; void sb_pump(uint8_t op): moves the last chunk on: 64-byte chunks, from the page buffer into
+; the chip; then the ACK, once the chunk is in the chip (128-byte chunks: once its write cycle is
+; over) and after a progress rewrite it was due. op: OP_WRITE (one attempt: returns while the
+; chip is busy) or OP_WAIT.
 .global sb_pump
 sb_pump:
     push  r17
@@ -555,7 +590,37 @@ sb_pump:
     ldd   r24, Y_(PB_MODE)
     tst   r24
     breq  .Lpump9
+#if SB_MAX_CHUNK == 64
+    cpi   r24, PB_CHUNK
+    brne  3f
+    ldd   r24, Y_(PB_ADDR)          ; the chunk in the page buffer, once the chip takes it
+    ldd   r25, Y_(PB_ADDR) + 1
+    ldd   r18, Y_(PB_ADDR) + 2
+    lsl   r18
+    lsl   r18
+    or    r18, r17
+    ldi   r22, lo8(sb_pb)
+    ldi   r23, hi8(sb_pb)
+    ldd   r20, Y_(PB_LEN)
+    call  sb_ee
+    cpi   r24, IO_BUSY
+    breq  .Lpump9
+    tst   r24
+    breq  4f
+    std   Y_(PB_LEN), r1            ; given up: the host resends the chunk
+    rjmp  5f
+4:  ldd   r22, Y_(PB_CHUNK)
+    ldd   r23, Y_(PB_CHUNK) + 1
+    rcall ackMark
+5:  rcall decide
+    ldd   r24, Y_(PB_MODE)
+3:  cpi   r24, PB_PERSIST           ; the ACK goes once the chunk is in the chip, after the
+    brne  1f                        ; progress rewrite it was due
     rcall eePoll
+    breq  .Lpump9
+    rcall persistY
+#else
+    rcall eePoll                    ; the chunk's write cycle is over
     breq  .Lpump9
     ldd   r24, Y_(PB_MODE)
     cpi   r24, PB_PERSIST
@@ -563,8 +628,9 @@ sb_pump:
     rcall persistY
     ldi   r24, PB_ACK
     std   Y_(PB_MODE), r24
-    rcall eePoll
+    rcall eePoll                    ; and the record's
     breq  .Lpump9
+#endif
 1:  std   Y_(PB_MODE), r1
     ldd   r24, Y_(PB_OUT)
     ldd   r25, Y_(PB_OUT) + 1

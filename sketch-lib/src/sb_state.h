@@ -4,6 +4,8 @@
 #ifndef STAGEBOOT_SB_STATE_H
 #define STAGEBOOT_SB_STATE_H
 
+#include "sb_config.h"
+
 #define SB_S_SLOT_SIZE 0  // sb_u24: bytes per slot data area
 #define SB_S_DATA_START 3 // uint16_t: slot 0's data area
 #define SB_S_CUM 5        // uint16_t
@@ -29,6 +31,12 @@
 #define SB_S_APP_VERSION 37 // uint32_t
 #define SB_S_APP_CRC 41     // uint32_t
 #define SB_S_APP_LEN 45     // uint32_t
+#if SB_MAX_CHUNK == 64
+#define SB_S_PB_CHUNK 49 // uint16_t: the chunk in the page buffer
+#define SB_S_PB_ADDR 51  // sb_u24: its EEPROM address
+#define SB_S_SIZE 54
+#else
 #define SB_S_SIZE 49
+#endif
 
 #endif
