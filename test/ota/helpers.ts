@@ -6,7 +6,7 @@ import { FaultyLink, type FaultOptions } from '../../host/src/transport/faults.t
 import { loopbackPair } from '../../host/src/transport/loopback.ts';
 import { OtaClient } from '../../host/src/ota/client.ts';
 import type { SessionOptions } from '../../host/src/ota/session.ts';
-import { NodeModel, type ModelOptions } from './node-model.ts';
+import { NodeModel, pseudoRandom, type ModelOptions } from './node-model.ts';
 
 export interface Rig {
   clock: VirtualClock;
@@ -26,13 +26,7 @@ export function rig(o: { baud?: number; faults?: FaultOptions; node?: ModelOptio
 
 /** A deterministic pseudo-random payload, like a compiled sketch (no long runs of 0xFF). */
 export function payload(length: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return pseudoRandom(length, seed);
 }
 
 export function image(length: number, seed = 7, signature = [0x1e, 0x95, 0x0f]): { header: ImageHeader; payload: Uint8Array } {
