@@ -81,11 +81,11 @@ sb_dispatch:
     rjmp  .Lone                     ; a reply (an echo on a shared link): not for us
     cpi   r18, SB_MSG_DATA
     brne  1f
-    jmp   sb_on_data
+    rjmp   sb_on_data
 1:  push  r16
     push  r17
     movw  r16, r24                  ; out
-    call  sb_drain                  ; a chunk in the page buffer goes first
+    rcall  sb_drain                  ; a chunk in the page buffer goes first
     sts   sb_err, r1
     sts   S(REBOOT), r1
     ldi   r24, 1
@@ -187,6 +187,11 @@ sb_send_ack:
     ldi   r18, SB_ACK_REPLY_SIZE
     rjmp  sealWrite
 
+; sb_ee (sb_twi.S, another section: a 4-byte call) through one jump, so its six callers here
+; use 2-byte rcalls.
+ee:
+    jmp   sb_ee
+
 ; Copies r18 (>= 1) bytes from X to Z.
 copy:
     ld    r0, X+
@@ -267,7 +272,7 @@ hRead:
     or    r18, r19
     ldi   r22, lo8(P + 1)
     ldi   r23, hi8(P + 1)
-    call  sb_ee
+    rcall  ee
     rjmp  .Lok
 .Lrange:
     ldi   r24, SB_ST_BAD_RANGE
@@ -279,7 +284,7 @@ hReboot:
     lds   r24, S(X_SLOT)
     cpi   r24, SB_NO_SLOT
     breq  1f
-    call  sb_persist
+    rcall  sb_persist
 1:  ldi   r24, 1
     sts   S(REBOOT), r24
 .Lok:
@@ -317,7 +322,7 @@ sb_run:
 .global sb_service
 sb_service:
     ldi   r24, OP_WRITE
-    call  sb_pump
+    rcall  sb_pump
     lds   r24, S(HELD)
     tst   r24
     breq  1f
@@ -453,7 +458,7 @@ sb_on_data:
     push  r23
     ldi   r22, lo8(P + 2)
     ldi   r23, hi8(P + 2)
-    call  sb_ee
+    rcall  ee
     pop   r23
     pop   r22
     cpi   r24, IO_BUSY
@@ -602,7 +607,7 @@ sb_pump:
     ldi   r22, lo8(sb_pb)
     ldi   r23, hi8(sb_pb)
     ldd   r20, Y_(PB_LEN)
-    call  sb_ee
+    rcall  ee
     cpi   r24, IO_BUSY
     breq  .Lpump9
     tst   r24
@@ -659,7 +664,7 @@ eePoll:
     movw  r22, r24
     ldi   r20, 0
     mov   r18, r17
-    call  sb_ee
+    rcall  ee
     cpi   r24, IO_BUSY
     ret
 
@@ -958,7 +963,7 @@ sb_on_superblock:
     ldi   r25, 0
     ldi   r20, SB_SUPERBLOCK_SIZE
     ldi   r18, OP_WAIT
-    call  sb_ee
+    rcall  ee
     rcall readLayout
     rjmp  okY
 
@@ -971,7 +976,7 @@ readLayout:
     ldi   r23, hi8(sb_pb)
     ldi   r20, SB_SUPERBLOCK_SIZE
     ldi   r18, OP_READ
-    call  sb_ee
+    rcall  ee
     std   Y_(SLOTS), r1
     ldi   r24, lo8(sb_pb)
     ldi   r25, hi8(sb_pb)
