@@ -209,23 +209,77 @@ bool StageBoot::inTrial() {
   return sb_boot_load() == SB_BOOT_TRIAL;
 }
 
-// NOW and NEXT_RESET install a STAGED slot; TRIAL also needs a slot that holds this very image
-// (a STAGED slot with its length and CRC) to revert to: `stageboot push --activate trial`
-// makes one when there is none, the sketch does not.
+// sb_crc.S: walks len bytes in 64-byte blocks staged at sb_f + 8, sb_crc starting at ~0: flash
+// from 0 into the EEPROM at a (EE_COPY), or the EEPROM at a into sb_crc (EE_CRC).
+#define EE_COPY 1
+#define EE_CRC 2
+extern "C" void sb_blocks(sb_u24 a, uint16_t len, uint8_t mode);
+
+// A trial's backup made by the sketch itself: this image into spare slot k, as the host does it
+// (WIRE.md): the slot RECEIVING with the header the host would make (build id = payload CRC),
+// the flash bytes, their CRC read back from the EEPROM, then STAGED. Only sketches that call
+// activate(slot, TRIAL) link this. False when the copy does not fit or does not read back.
+static bool saveSelf(uint8_t k) {
+  sb_state *s = SB();
+  uint8_t *p = sb_pb, *h = p + SB_SLOT_RECORD_OFF_HEADER;
+  SB_HIDE(p);
+  sb_u24 a = s->dataStart;
+  for (uint8_t i = k; i; i--) a += s->slotSize;
+  if (s->appLen > s->slotSize) return false;
+  recLoad(k + 1);
+  memset(p + SB_SLOT_RECORD_OFF_STATE, 0, SB_SLOT_RECORD_OFF_CRC - SB_SLOT_RECORD_OFF_STATE);
+  p[SB_SLOT_RECORD_OFF_STATE] = SB_SLOT_RECEIVING;
+  memcpy(p + SB_SLOT_RECORD_OFF_DATA_ADDR, &a, 3);
+  memcpy(p + SB_SLOT_RECORD_OFF_CAPACITY, &s->slotSize, 3);
+  sb_wr32(h + SB_IMAGE_HEADER_OFF_MAGIC, SB_IMAGE_MAGIC);
+  h[SB_IMAGE_HEADER_OFF_FORMAT] = SB_IMAGE_FORMAT;
+  h[SB_IMAGE_HEADER_OFF_HEADER_SIZE] = SB_IMAGE_HEADER_SIZE;
+  h[SB_IMAGE_HEADER_OFF_FLAGS] = SB_IMGF_CONFIRMS;
+  h[SB_IMAGE_HEADER_OFF_SIGNATURE] = SIGNATURE_0;
+  h[SB_IMAGE_HEADER_OFF_SIGNATURE + 1] = SIGNATURE_1;
+  h[SB_IMAGE_HEADER_OFF_SIGNATURE + 2] = SIGNATURE_2;
+  memcpy(h + SB_IMAGE_HEADER_OFF_LENGTH, &s->appLen, 2);
+  memcpy(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, &s->appCrc, 4);
+  memcpy(h + SB_IMAGE_HEADER_OFF_APP_VERSION, &s->appVersion, 4);
+  memcpy(h + SB_IMAGE_HEADER_OFF_BUILD_ID, &s->appCrc, 4);
+  sb_crc_ok(h, SB_IMAGE_HEADER_OFF_HEADER_CRC, 1);
+  recStore(k + 1);
+  sb_fn = 0; // the block walker stages in the frame buffer: a partial frame there is gone
+  sb_blocks(a, s->appLen, EE_COPY);
+  sb_blocks(a, s->appLen, EE_CRC);
+  if (~sb_crc != s->appCrc || recLoad(k + 1) != SB_SLOT_RECEIVING) return false;
+  p[SB_SLOT_RECORD_OFF_STATE] = SB_SLOT_STAGED;
+  memcpy(p + SB_SLOT_RECORD_OFF_PROGRESS, &s->appLen, 2);
+  recStore(k + 1);
+  return !sb_err;
+}
+
+// NOW and NEXT_RESET install a STAGED slot; TRIAL also needs a slot to revert to: one that holds
+// this very image (a STAGED slot with its length and CRC), else a copy into a spare slot (one
+// neither RECEIVING nor STAGED), which takes a few seconds.
 uint8_t StageBoot::activate(uint8_t slot, Mode mode) {
   sb_state *s = SB();
-  uint8_t *h = sb_pb + SB_SLOT_RECORD_OFF_HEADER, backup = SB_NO_SLOT;
+  uint8_t *h = sb_pb + SB_SLOT_RECORD_OFF_HEADER, backup = SB_NO_SLOT, spare = SB_NO_SLOT;
   sb_drain();
   sb_err = 0;
   if (slot >= s->slots) return SB_ST_BAD_SLOT;
   if (sb_boot_load() == SB_BOOT_TRIAL) return SB_ST_BUSY;
   if (recLoad(slot + 1) != SB_SLOT_STAGED) return SB_ST_NOT_STAGED;
   if (mode == TRIAL) {
-    for (uint8_t k = 0; k < s->slots; k++)
-      if (k != slot && recLoad(k + 1) == SB_SLOT_STAGED && !memcmp(h + SB_IMAGE_HEADER_OFF_LENGTH, &s->appLen, 2) &&
+    for (uint8_t k = 0; k < s->slots; k++) {
+      if (k == slot) continue;
+      uint8_t st = recLoad(k + 1);
+      if (st == SB_SLOT_STAGED && !memcmp(h + SB_IMAGE_HEADER_OFF_LENGTH, &s->appLen, 2) &&
           !memcmp(h + SB_IMAGE_HEADER_OFF_PAYLOAD_CRC, &s->appCrc, 4))
         backup = k;
-    if (backup == SB_NO_SLOT) return SB_ST_NO_BACKUP_ROOM;
+      else if (st != SB_SLOT_RECEIVING && st != SB_SLOT_STAGED)
+        spare = k;
+    }
+    if (backup == SB_NO_SLOT) {
+      if (spare == SB_NO_SLOT) return SB_ST_NO_BACKUP_ROOM;
+      if (!saveSelf(spare)) return SB_ST_EEPROM_ERROR;
+      backup = spare;
+    }
   }
   bootSet(SB_BOOT_PENDING, mode == TRIAL ? SB_BOOTF_TRIAL : 0, slot, backup, SB_RESULT_NONE);
   recStore(0);

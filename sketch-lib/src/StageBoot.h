@@ -60,9 +60,9 @@ public:
   // True while running a trial image that is not confirmed yet.
   bool inTrial();
   // Installs a STAGED slot: NOW reboots into the bootloader, NEXT_RESET waits for a reset.
-  // TRIAL also needs another STAGED slot that holds this very image to revert to (the host's
-  // `stageboot push --activate trial` makes one when there is none; the sketch does not), else
-  // it returns SB_ST_NO_BACKUP_ROOM. Returns a Status (SB_ST_OK ...) unless it reboots.
+  // TRIAL also needs a slot to revert to: one that holds this very image, else it copies
+  // itself into a free slot first (a few seconds; SB_ST_NO_BACKUP_ROOM when there is none, as on
+  // a one-slot 24LC256). Returns a Status (SB_ST_OK ...) unless it reboots.
   uint8_t activate(uint8_t slot, Mode mode);
 
   // This image's version, as given to begin().

@@ -4,9 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootResult, BootState, SlotState } from '../../protocol/ts/index.ts';
 import { missingFirmware, type RunningSimNode } from '../../host/src/ota/sim-node.ts';
-import { blink, cli, hex, node, serialText, serialUntil, slotBytes, withNode } from './ota-helpers.ts';
+import { blink, bootRecord, cli, hex, node, serialText, serialUntil, slotBytes, withNode } from './ota-helpers.ts';
 
-const missing = missingFirmware(['Staging', 'BlinkV2']);
+const missing = missingFirmware(['Staging', 'BlinkV2', 'Staging-24LC512-trial', 'BlinkV2-24LC512']);
 const STAGING = /Staging 1\.0\.0/;
 const BLINK_V2 = /BlinkV2 2\.0\.0/;
 
@@ -97,5 +97,33 @@ describe.skipIf(missing)(`Staging example: install on a button${missing ? ` (ski
     // What runs is what the host sent: the flash holds the slot's bytes.
     const len = after.slot.header.length;
     expect(sim.node.flash.subarray(0, len)).toEqual(slotBytes(sim, slot, len));
+  });
+
+  it('built for a trial, a press saves Staging into the free slot, installs for a trial, and a reset without confirm brings Staging back', async () => {
+    sim = node({ app: hex('Staging-24LC512-trial'), eeprom: '24LC512' });
+    expect(serialUntil(sim, STAGING, 1)).toMatch(STAGING);
+    const push = await cli('push', blink(2, '24LC512'), '--port', sim.port, '--json');
+    expect(push.code, push.err).toBe(0);
+    const slot = push.json().slot as number;
+    const backup = 1 - slot; // the 24LC512's other slot, still EMPTY
+    const info = await withNode(sim.port, (c) => c.info());
+    expect((await withNode(sim.port, (c) => c.slot(backup))).state).toBe(SlotState.EMPTY);
+    const own = sim.node.flash.slice(0, info.appLen);
+
+    // The press: the sketch copies itself into the free slot, checks the copy, marks the trial
+    // and reboots; the bootloader installs BlinkV2 for a trial.
+    expect(press(sim)).toContain(`installing slot ${slot}`);
+    expect(serialUntil(sim, BLINK_V2, 8)).toMatch(BLINK_V2);
+    expect(bootRecord(sim)).toMatchObject({ state: BootState.TRIAL, current: slot, backup });
+    const saved = await withNode(sim.port, (c) => c.slot(backup));
+    expect(saved).toMatchObject({ state: SlotState.STAGED, progress: info.appLen });
+    expect(saved.header).toMatchObject({ length: info.appLen, payloadCrc: info.appCrc, buildId: info.appCrc, appVersion: 0x010000 });
+    expect(slotBytes(sim, backup, info.appLen)).toEqual(own);
+
+    // BlinkV2 does not confirm: the next reset reinstalls Staging from the copy.
+    sim.node.reset('external');
+    expect(serialUntil(sim, STAGING, 8)).toMatch(STAGING);
+    expect(bootRecord(sim)).toMatchObject({ state: BootState.IDLE, result: BootResult.REVERTED, current: backup });
+    expect(sim.node.flash.subarray(0, own.length)).toEqual(own);
   });
 });

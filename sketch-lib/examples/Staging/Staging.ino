@@ -2,13 +2,22 @@
 //   stageboot push New.hex --activate later
 // and the install happens when the host says so (`stageboot activate --slot N`) or when
 // someone presses the button on D2 (to ground): the sketch then installs the newest staged
-// slot that is not the running image and reboots into it.
+// slot that is not the running image and reboots into it. Built with
+// -DSTAGING_MODE=StageBoot::TRIAL (and an EEPROM with a second slot) the press installs it for
+// a trial instead: the sketch first saves itself into a free slot, and the new image must
+// confirm, or the next reset brings this sketch back.
 #include <StageBoot.h>
 
 #define APP_VERSION 0x010000UL
 #define BUTTON_PIN 2
+#ifndef STAGING_CHIP
+#define STAGING_CHIP StageBoot::EEPROM_24LC256
+#endif
+#ifndef STAGING_MODE
+#define STAGING_MODE StageBoot::NOW
+#endif
 
-StageBoot sb(StageBoot::EEPROM_24LC256, 0x50);
+StageBoot sb(STAGING_CHIP, 0x50);
 
 // The highest-versioned STAGED slot, or SB_NO_SLOT.
 static uint8_t stagedSlot() {
@@ -44,7 +53,10 @@ void loop() {
         Serial.print(F("installing slot "));
         Serial.println(slot);
         Serial.flush();
-        sb.activate(slot, StageBoot::NOW); // reboots into the bootloader
+        // Reboots into the bootloader; returns only if it cannot (e.g. no room for a backup).
+        uint8_t st = sb.activate(slot, STAGING_MODE);
+        Serial.print(F("activate failed: status "));
+        Serial.println(st);
       }
       while (digitalRead(BUTTON_PIN) == LOW) sb.poll(Serial);
     }
