@@ -82,21 +82,9 @@ extern const char __data_load_end[];             // end of .text + .data: this i
 extern "C" uint8_t sb_pb[SB_PB_SIZE];
 uint8_t sb_pb[SB_PB_SIZE];
 
-// ---- TWI master (sb_twi.S).
-
-#define IO_BUSY 1 // the chip NACKed its address: a write cycle runs
-#define OP_WRITE 0 // one attempt
-#define OP_WAIT 1  // ACK-polls a running write cycle out first (bounded)
-#define OP_READ 3  // (waits too)
-
-extern "C" uint8_t sb_ee(uint16_t a, uint8_t *p, uint8_t n, uint8_t op);
-extern "C" uint8_t sb_i2c, sb_err; // the EEPROM's 7-bit address; an EEPROM error happened
+// sb_twi.S: the EEPROM's 7-bit I2C address; set when an EEPROM transaction failed.
+extern "C" uint8_t sb_i2c, sb_err;
 uint8_t sb_i2c, sb_err;
-
-// At a 17-bit address: the upper 64 KiB of a 24LC1025 is bit 2 of the operation.
-static uint8_t eeAt(sb_u24 a, uint8_t *p, uint8_t n, uint8_t op) {
-  return sb_ee((uint16_t)a, p, n, op | (uint8_t)(a >> 16) << 2);
-}
 
 // ---- Records (sb_rec.S). r: 0 = boot record, 1 + i = slot i. Load: the newest valid copy
 // into sb_pb (zeros if none), returning its state (0: none), with sb_newest / sb_rseq set for
@@ -107,21 +95,11 @@ extern "C" void sb_rec_store(uint8_t r);
 #define recStore sb_rec_store
 
 // sb_engine.S: the boot record into sb_pb (NO_SLOT in its slot fields when there is none),
-// returning its state; stopping the watchdog; the layout, the watchdog and this image's CRC at
-// begin() (0: the EEPROM did not answer).
+// returning its state; begin()'s work (0: the EEPROM did not answer); waiting until the last
+// chunk's ACK has gone; CONFIRM.
 extern "C" uint8_t sb_boot_load(void);
-extern "C" void sb_wdt_off(void);
 extern "C" uint8_t sb_begin(uint8_t i2c, uint8_t chip, uint32_t version);
-
-// ---- The transfer (sb_engine.S): a DATA frame (0: it must stay held); the ACK of the chunk
-// last written once the EEPROM is done with it (op: one try or OP_WAIT); waiting for that ACK;
-// the receiving slot's progress into its record.
-extern "C" uint8_t sb_on_data(Print *out);
-extern "C" void sb_pump(uint8_t op);
 extern "C" void sb_drain(void);
-extern "C" void sb_persist(void);
-
-// ---- Requests (sb_engine.S): BEGIN, CRC, RECORD, WRITE, BACKUP, CONFIRM, and the small ones.
 extern "C" uint8_t sb_confirm(void);
 
 // The boot record with these fields in sb_pb, to be written with recStore(0).
@@ -150,7 +128,6 @@ extern "C" void __attribute__((noinline)) sb_reboot(Print *out) {
   for (;;) {
   }
 }
-
 
 // sb_engine.S: answers every complete frame held in sb_f, keeping one that must wait;
 // background work (the ACK of the last chunk, then a held frame).

@@ -18,9 +18,9 @@
 //   on the same TWI is not supported. The EEPROM needs pull-ups that suit 400 kHz.
 // - After a trial boot the watchdog runs (8 s): confirm() once the new code works, or the
 //   bootloader reinstalls the previous image at the reset. poll() never feeds the watchdog.
-// - Footprint (make -C sketch-lib footprint): added to SerialNode, 3,018 B of flash and 202 B
+// - Footprint (make -C sketch-lib footprint): added to SerialNode, 3,008 B of flash and 202 B
 //   of RAM; built with 128-byte chunks (-DSTAGEBOOT_MAX_CHUNK=128, for 24LC512/1025: see
-//   sb_config.h) 3,000 B and 253 B.
+//   sb_config.h) 2,990 B and 253 B.
 // - CRC (about 0.8 s for 32 KiB) and BACKUP (a copy of this image into a slot, a few seconds)
 //   run inside the poll() that receives them.
 #ifndef STAGEBOOT_H

@@ -81,11 +81,11 @@ sb_dispatch:
     rjmp  .Lone                     ; a reply (an echo on a shared link): not for us
     cpi   r18, SB_MSG_DATA
     brne  1f
-    rjmp   sb_on_data
+    rjmp  sb_on_data
 1:  push  r16
     push  r17
     movw  r16, r24                  ; out
-    rcall  sb_drain                  ; a chunk in the page buffer goes first
+    rcall sb_drain                  ; a chunk in the page buffer goes first
     sts   sb_err, r1
     sts   S(REBOOT), r1
     ldi   r24, 1
@@ -192,6 +192,18 @@ sb_send_ack:
 ee:
     jmp   sb_ee
 
+; The finished CRC-32 (~sb_crc, as it goes on the wire) to the 4 bytes at Z.
+crcOut:
+    ldi   r26, lo8(sb_crc)
+    ldi   r27, hi8(sb_crc)
+    ldi   r18, 4
+1:  ld    r0, X+
+    com   r0
+    st    Z+, r0
+    dec   r18
+    brne  1b
+    ret
+
 ; Copies r18 (>= 1) bytes from X to Z.
 copy:
     ld    r0, X+
@@ -272,7 +284,7 @@ hRead:
     or    r18, r19
     ldi   r22, lo8(P + 1)
     ldi   r23, hi8(P + 1)
-    rcall  ee
+    rcall ee
     rjmp  .Lok
 .Lrange:
     ldi   r24, SB_ST_BAD_RANGE
@@ -284,7 +296,7 @@ hReboot:
     lds   r24, S(X_SLOT)
     cpi   r24, SB_NO_SLOT
     breq  1f
-    rcall  sb_persist
+    rcall sb_persist
 1:  ldi   r24, 1
     sts   S(REBOOT), r24
 .Lok:
@@ -322,7 +334,7 @@ sb_run:
 .global sb_service
 sb_service:
     ldi   r24, OP_WRITE
-    rcall  sb_pump
+    rcall sb_pump
     lds   r24, S(HELD)
     tst   r24
     breq  1f
@@ -458,7 +470,7 @@ sb_on_data:
     push  r23
     ldi   r22, lo8(P + 2)
     ldi   r23, hi8(P + 2)
-    rcall  ee
+    rcall ee
     pop   r23
     pop   r22
     cpi   r24, IO_BUSY
@@ -607,7 +619,7 @@ sb_pump:
     ldi   r22, lo8(sb_pb)
     ldi   r23, hi8(sb_pb)
     ldd   r20, Y_(PB_LEN)
-    rcall  ee
+    rcall ee
     cpi   r24, IO_BUSY
     breq  .Lpump9
     tst   r24
@@ -664,7 +676,7 @@ eePoll:
     movw  r22, r24
     ldi   r20, 0
     mov   r18, r17
-    rcall  ee
+    rcall ee
     cpi   r24, IO_BUSY
     ret
 
@@ -868,19 +880,12 @@ blocksY:                            ; r24 = slot, r22:23 = length, r18 = mode
     lds   r24, sb_f + 2
     cpi   r24, SB_MSG_CRC
     brne  okY                       ; BACKUP: nothing more to say
-    ldi   r30, lo8(P + 1)           ; reserved 0, then ~sb_crc
+    ldi   r30, lo8(P + 1)           ; reserved 0, then the CRC
     ldi   r31, hi8(P + 1)
     st    Z+, r1
     st    Z+, r1
     st    Z+, r1
-    ldi   r26, lo8(sb_crc)
-    ldi   r27, hi8(sb_crc)
-    ldi   r18, 4
-5:  ld    r0, X+
-    com   r0
-    st    Z+, r0
-    dec   r18
-    brne  5b
+    rcall crcOut
     ldi   r24, SB_CRC_REPLY_SIZE
     std   Y_(RLEN), r24
     rjmp  okY
@@ -963,7 +968,7 @@ sb_on_superblock:
     ldi   r25, 0
     ldi   r20, SB_SUPERBLOCK_SIZE
     ldi   r18, OP_WAIT
-    rcall  ee
+    rcall ee
     rcall readLayout
     rjmp  okY
 
@@ -976,7 +981,7 @@ readLayout:
     ldi   r23, hi8(sb_pb)
     ldi   r20, SB_SUPERBLOCK_SIZE
     ldi   r18, OP_READ
-    rcall  ee
+    rcall ee
     std   Y_(SLOTS), r1
     ldi   r24, lo8(sb_pb)
     ldi   r25, hi8(sb_pb)
@@ -1127,16 +1132,9 @@ sb_begin:
     ldd   r21, Y_(APP_LEN) + 1
     ldi   r18, FLASH_CRC
     call  sb_blocks
-    ldi   r26, lo8(sb_crc)
-    ldi   r27, hi8(sb_crc)
     movw  r30, r28
     adiw  r30, SB_S_APP_CRC
-    ldi   r18, 4
-2:  ld    r0, X+
-    com   r0
-    st    Z+, r0
-    dec   r18
-    brne  2b
+    rcall crcOut
 9:  ldi   r24, 1
     lds   r25, sb_err
     tst   r25
