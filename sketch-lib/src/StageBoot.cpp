@@ -1,7 +1,8 @@
-// The node side of protocol/WIRE.md on the ATmega328P: the transfer of chunks into the EEPROM,
-// the primitives the host builds everything else from, and the sketch's API. Written for flash
-// size: the library must add at most 3 KiB to a sketch. The request dispatcher and the small
-// requests are in sb_engine.S; frames, CRCs, records and the TWI master in the other .S files.
+// The Arduino library's C++ side: the sketch's API (begin, poll, handleFrame, confirm,
+// activate and the queries), the two virtual calls into the sketch's Print, and the trial backup
+// a sketch's own activate(slot, TRIAL) makes. Everything a request does is in sb_engine.S;
+// frames, CRCs, records and the TWI master in the other .S files. Written for flash size: the
+// library must add at most 3 KiB to a sketch.
 //
 // Division of labour (WIRE.md): the host owns the policy of the file system of STATES.md (what
 // state a slot record should be in, which slot a trial's backup goes to, when to format); the
@@ -11,16 +12,13 @@
 // The bootloader checks every image again before it touches flash, so a host mistake can waste
 // a slot but never install a bad image.
 //
-// Buffers: the frame buffer (sb_f) holds one request and its reply is built over it. The record
-// buffer (sb_pb) holds one record being read, patched and written, and the ACK of the chunk
-// last written. A chunk goes to the EEPROM straight from the frame buffer once its CRC checks
-// (about 1.7 ms of TWI for 64 bytes, 3.3 ms for 128; the core's 64-byte serial ring takes what
-// arrives meanwhile), and its ACK waits until the write cycle is over, so the next chunk, which
-// travels meanwhile, finds the EEPROM ready.
+// Buffers: the frame buffer (sb_f) holds one request and its reply is built over it. The second
+// buffer (sb_pb) holds a record being read, patched and written, the ACK of the chunk last
+// written and, with 64-byte chunks, that chunk until the chip takes it (sb_config.h).
 //
 // Blocking: the DATA path never waits for a write cycle (one attempt per poll). Requests the
-// host waits on may: RECORD and WRITE for a write cycle or two, CRC for the slot's bytes over
-// I2C (about 0.8 s for 32 KiB), BACKUP for the copy of the running image (a few seconds).
+// host waits on may: RECORD and SUPERBLOCK for a write cycle or two, CRC for the slot's bytes
+// over I2C (about 0.8 s for 32 KiB), BACKUP for the copy of the running image (a few seconds).
 //
 // Sharing the bus with Wire: every EEPROM transaction saves TWBR, the TWSR prescaler and TWCR,
 // runs at 400 kHz with the TWI interrupt off (so Wire's ISR never sees our bus states), ends
